@@ -1,0 +1,20 @@
+package dev.jitaccess.relay.internal;
+
+import dev.jitaccess.api.Grant;
+
+/**
+ * How the agent verifies a signed grant. The lead wires it to {@code GrantVerifier} (signature from the
+ * engine's JWKS, {@code aud} = the agent's own cluster id, expiry with 60 s skew); tests use fakes.
+ */
+@FunctionalInterface
+public interface GrantCheck {
+
+  /**
+   * Verifies a signed grant.
+   *
+   * @param jws the compact JWS from {@link TunnelProtocol#GRANT_HEADER}
+   * @return the grant
+   * @throws dev.jitaccess.api.JitAccessException if it is rejected
+   */
+  Grant verify(String jws);
+}

@@ -1,0 +1,38 @@
+package dev.jitaccess.relay.internal;
+
+import io.netty.channel.ChannelHandler;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.util.concurrent.Future;
+
+/**
+ * Where the user side of the relay finds a cluster's agent. The tunnel side implements it.
+ *
+ * <p>Thread-safe.
+ */
+public interface TunnelRegistry {
+
+  /**
+   * Whether an agent for the cluster is connected now.
+   *
+   * @param cluster a cluster id
+   * @return true when at least one live tunnel is filed under it
+   */
+  boolean isConnected(String cluster);
+
+  /**
+   * Opens a new HTTP/2 stream to one of the cluster's agents (spreading load over its tunnels).
+   *
+   * @param cluster the cluster id
+   * @param handler the handler to install on the new stream channel
+   * @return a future that fails with a {@code RelayException} when no agent is connected
+   */
+  Future<Http2StreamChannel> openStream(String cluster, ChannelHandler handler);
+
+  /**
+   * Tells the agents to close a subject's open streams and refuse its grants issued before now.
+   *
+   * @param subjectId the subject
+   * @param cluster one cluster, or {@code null} for every connected cluster
+   */
+  void revoke(String subjectId, @org.jspecify.annotations.Nullable String cluster);
+}
