@@ -37,6 +37,46 @@ final class JitAccessAuthenticationTest {
   }
 
   @Test
+  void concurrentMissesOnOneTokenAuthenticateOnce() throws Exception {
+    int callers = 16;
+    java.util.concurrent.CountDownLatch calling = new java.util.concurrent.CountDownLatch(callers);
+    AtomicInteger calls = new AtomicInteger();
+    JitAccess slow =
+        JitAccess.builder()
+            .clock(clock)
+            .policyProvider(policy)
+            .identityProvider(
+                t -> {
+                  calls.incrementAndGet();
+                  try {
+                    calling.await(30, java.util.concurrent.TimeUnit.SECONDS); // until every caller arrived
+                  } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                  }
+                  return ALICE;
+                })
+            .build();
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(callers);
+    try {
+      java.util.List<java.util.concurrent.Future<?>> results = new java.util.ArrayList<>();
+      for (int i = 0; i < callers; i++) {
+        results.add(
+            pool.submit(
+                () -> {
+                  calling.countDown();
+                  return slow.authorize(ALICE_TOKEN, "prod");
+                }));
+      }
+      for (java.util.concurrent.Future<?> f : results) {
+        f.get(30, java.util.concurrent.TimeUnit.SECONDS);
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    assertThat(calls).hasValue(1);
+  }
+
+  @Test
   void opaqueTokenIsTrustedForSixtySecondsOnly() {
     jit.authorize(ALICE_TOKEN, "prod");
     clock.advance(Duration.ofSeconds(60).minusNanos(1));
