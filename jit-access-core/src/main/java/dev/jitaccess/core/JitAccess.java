@@ -1,0 +1,904 @@
+package dev.jitaccess.core;
+
+import dev.jitaccess.api.AccessDeniedException;
+import dev.jitaccess.api.AccessRequest;
+import dev.jitaccess.api.AuditEvent;
+import dev.jitaccess.api.AuthenticationException;
+import dev.jitaccess.api.Decision;
+import dev.jitaccess.api.Grant;
+import dev.jitaccess.api.Permission;
+import dev.jitaccess.api.ProviderException;
+import dev.jitaccess.api.Subject;
+import dev.jitaccess.api.spi.AuditSink;
+import dev.jitaccess.api.spi.IdentityProvider;
+import dev.jitaccess.api.spi.PolicyProvider;
+import dev.jitaccess.core.internal.AuditDispatcher;
+import dev.jitaccess.core.internal.AuthenticationCache;
+import dev.jitaccess.core.internal.GrantCache;
+import dev.jitaccess.core.internal.GrantKey;
+import dev.jitaccess.core.internal.KeyRing;
+import dev.jitaccess.core.internal.RevocationRegistry;
+import dev.jitaccess.core.internal.TokenHash;
+import java.security.KeyPair;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.UUID;
+import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The jit-access engine: authenticates bearer tokens, asks the policy, hands out short-lived {@link Grant}s,
+ * caches them, revokes them, signs them, and audits every decision.
+ *
+ * <p>Grants are cached per (subject id, groups, cluster) until they expire, by default after
+ * {@link Builder#DEFAULT_GRANT_TTL 5 minutes}; the next request after that asks the policy again, so a policy
+ * change takes effect within one grant TTL, and {@link #revoke(String)} takes effect at once. While a grant is
+ * cached it is returned as it is: the justification and requested TTL of later requests for the same subject
+ * and cluster are ignored until it expires or is revoked.
+ *
+ * <p>Everything fails closed: a provider that throws or returns nothing means deny, an engine without a policy
+ * provider denies everything ("no policy provider configured") and one without an identity provider
+ * authenticates no one. No token, key or signature ever appears in a log line, exception message or audit
+ * record; tokens are identified by a fingerprint (the first 8 hex characters of their SHA-256).
+ *
+ * <p>Instances are immutable (apart from the signing key ring and the caches) and thread-safe. They own no
+ * thread or other resource that needs closing.
+ *
+ * @since 0.1.0
+ */
+public final class JitAccess {
+  private static final Logger log = LoggerFactory.getLogger(JitAccess.class);
+
+  /** The largest bearer token accepted, in characters; longer ones are refused before any parsing. */
+  public static final int MAX_TOKEN_LENGTH = 16 * 1024;
+
+  private final Builder config;
+  private final Duration grantTtl;
+  private final Duration maxGrantTtl;
+  private final Duration sessionTokenTtl;
+  private final Duration maxSessionTokenTtl;
+  private final String issuer;
+  private final String relayAudience;
+  private final AuditFailurePolicy auditFailurePolicy;
+  private final @Nullable IdentityProvider identityProvider;
+  private final @Nullable PolicyProvider policyProvider;
+  private final InstantSource clock;
+  private final KeyRing keyRing;
+  private final AuditDispatcher audit;
+  private final GrantCache grants;
+  private final AuthenticationCache authentications;
+  private final RevocationRegistry revocations = new RevocationRegistry();
+
+  private JitAccess(Builder b, KeyRing keyRing) {
+    this.config = new Builder(b); // a private copy, never the caller's builder
+    this.grantTtl = b.grantTtl;
+    this.maxGrantTtl = b.maxGrantTtl != null ? b.maxGrantTtl : b.grantTtl;
+    this.sessionTokenTtl = b.sessionTokenTtl;
+    this.maxSessionTokenTtl = b.maxSessionTokenTtl != null ? b.maxSessionTokenTtl : b.sessionTokenTtl;
+    this.issuer = b.issuer;
+    this.relayAudience = b.relayAudience;
+    this.auditFailurePolicy = b.auditFailurePolicy;
+    this.identityProvider = b.identityProvider;
+    this.policyProvider = b.policyProvider;
+    this.clock = b.clock;
+    this.keyRing = keyRing;
+    this.audit = new AuditDispatcher(List.copyOf(b.auditSinks));
+    this.grants =
+        new GrantCache(clock, b.grantCacheSize, clock.equals(InstantSource.system()), this::expired);
+    this.authentications = new AuthenticationCache(clock, b.authenticationCacheSize);
+  }
+
+  /**
+   * A builder with every property at its default.
+   *
+   * @return a new builder
+   */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * A builder preset with this engine's configuration, to derive a variant. Every property can be set once
+   * more. A signing key given to the original builder is carried over; a generated one is not (the variant
+   * generates its own).
+   *
+   * @return a new builder
+   */
+  public Builder toBuilder() {
+    return new Builder(config);
+  }
+
+  /**
+   * Authenticates a bearer token and authorizes its subject on a cluster.
+   *
+   * <p>The warm path (token and grant both cached) hashes the token, does two cache lookups and verifies no
+   * signature.
+   *
+   * @param bearerToken the token as presented, without the {@code Bearer } prefix
+   * @param cluster the cluster id
+   * @return a live grant
+   * @throws NullPointerException if an argument is null
+   * @throws IllegalArgumentException if the cluster id is invalid
+   * @throws AuthenticationException if the token is not accepted, is over {@link #MAX_TOKEN_LENGTH}, no
+   *     identity provider is configured, or the identity provider failed (a {@link ProviderException} cause)
+   * @throws AccessDeniedException if the policy denies, fails, or the grant could not be audited
+   */
+  public Grant authorize(String bearerToken, String cluster) {
+    Objects.requireNonNull(bearerToken, "bearerToken");
+    AccessRequest.checkCluster(cluster);
+    Subject subject = authenticate(bearerToken, cluster);
+    return authorize(AccessRequest.of(subject, cluster));
+  }
+
+  /**
+   * Authorizes an already authenticated subject (for example in a portal that has its own login).
+   *
+   * @param request the subject, cluster, optional justification and optional requested TTL
+   * @return a live grant: the cached one for the subject and cluster, or a new one valid for the shortest of
+   *     the requested TTL (capped by the max grant TTL; the grant TTL when none), and the policy's max TTL
+   * @throws NullPointerException if {@code request} is null
+   * @throws AccessDeniedException if the policy denies, fails, or the grant could not be audited
+   */
+  public Grant authorize(AccessRequest request) {
+    Objects.requireNonNull(request, "request");
+    GrantKey key = GrantKey.of(request.subject(), request.cluster());
+    Grant cached = grants.getIfPresent(key);
+    return cached != null ? cached : grants.get(key, k -> evaluate(request));
+  }
+
+  /**
+   * Revokes everything the subject holds, at once: its cached grants on every cluster and its cached
+   * authentications. Session tokens issued to it before now are refused from now on. A grant authorized after
+   * this call works normally. Audited as {@link AuditEvent.Type#REVOKED}. Signed grants already handed out stay
+   * valid until they expire unless the agent learns of the revocation.
+   *
+   * @param subjectId the subject's id
+   * @throws NullPointerException if {@code subjectId} is null
+   */
+  public void revoke(String subjectId) {
+    Objects.requireNonNull(subjectId, "subjectId");
+    revocations.revokeSubject(subjectId, clock.instant());
+    List<Grant> removed = grants.invalidate(k -> k.subjectId().equals(subjectId));
+    authentications.invalidateSubject(subjectId);
+    revoked(subjectId, null, removed);
+  }
+
+  /**
+   * Revokes the subject's access to one cluster, at once. Audited as {@link AuditEvent.Type#REVOKED}.
+   *
+   * @param subjectId the subject's id
+   * @param cluster the cluster id
+   * @throws NullPointerException if an argument is null
+   * @throws IllegalArgumentException if the cluster id is invalid
+   */
+  public void revoke(String subjectId, String cluster) {
+    Objects.requireNonNull(subjectId, "subjectId");
+    AccessRequest.checkCluster(cluster);
+    revocations.revokeCluster(subjectId, cluster);
+    List<Grant> removed =
+        grants.invalidate(k -> k.subjectId().equals(subjectId) && k.cluster().equals(cluster));
+    revoked(subjectId, cluster, removed);
+  }
+
+  /**
+   * The live grants: cached, unexpired, unrevoked, oldest first. Also emits the pending
+   * {@link AuditEvent.Type#EXPIRED} events of grants that ended since the last cache activity.
+   *
+   * @return an unmodifiable snapshot
+   */
+  public List<Grant> activeGrants() {
+    return grants.active(g -> true);
+  }
+
+  /**
+   * The live grants of one subject, oldest first.
+   *
+   * @param subjectId the subject's id
+   * @return an unmodifiable snapshot
+   * @throws NullPointerException if {@code subjectId} is null
+   */
+  public List<Grant> activeGrants(String subjectId) {
+    Objects.requireNonNull(subjectId, "subjectId");
+    return grants.active(g -> g.subject().id().equals(subjectId));
+  }
+
+  /**
+   * Signs a grant as a compact JWS ({@code typ} {@code jit-grant+jwt}, ES256 by default) that an agent verifies
+   * against {@link #publicJwks()}: iss, sub, aud = cluster, jti = grant id, iat, nbf, exp, permissions.
+   *
+   * @param grant the grant, normally one {@link #authorize} returned
+   * @return the compact JWS
+   * @throws NullPointerException if {@code grant} is null
+   */
+  public String signGrant(Grant grant) {
+    return keyRing.signGrant(Objects.requireNonNull(grant, "grant"));
+  }
+
+  /**
+   * The public keys that verify what this engine signed (the current key and retired keys whose tokens are
+   * still live), as a JWK set JSON. Never contains a private key.
+   *
+   * @return the JWK set JSON
+   */
+  public String publicJwks() {
+    return keyRing.publicJwks();
+  }
+
+  /** Starts signing with a fresh key; the previous key stays in {@link #publicJwks()} until what it signed ends. */
+  public void rotateSigningKey() {
+    keyRing.rotate();
+  }
+
+  /**
+   * Issues a session token (a JWT with {@code typ} {@code jit-session+jwt} and the relay audience) for the
+   * subject, for the default session token TTL.
+   *
+   * @param subject the subject
+   * @return the signed token
+   * @throws NullPointerException if {@code subject} is null
+   */
+  public String issueSessionToken(Subject subject) {
+    return issueSessionToken(subject, sessionTokenTtl);
+  }
+
+  /**
+   * Issues a session token for the subject, valid for {@code ttl}.
+   *
+   * @param subject the subject
+   * @param ttl how long the token is valid
+   * @return the signed token
+   * @throws NullPointerException if an argument is null
+   * @throws IllegalArgumentException if {@code ttl} is not positive or exceeds the max session token TTL
+   */
+  public String issueSessionToken(Subject subject, Duration ttl) {
+    Objects.requireNonNull(subject, "subject");
+    Builder.positive(ttl, "ttl");
+    if (ttl.compareTo(maxSessionTokenTtl) > 0) {
+      throw new IllegalArgumentException(
+          "ttl must be at most maxSessionTokenTtl (" + maxSessionTokenTtl + ") but was " + ttl);
+    }
+    Instant now = clock.instant();
+    log.debug("Issuing a session token for {} valid for {}", subject.id(), ttl);
+    return keyRing.signSessionToken(subject, UUID.randomUUID().toString(), now, now.plus(ttl));
+  }
+
+  /**
+   * Issues the credential with which an agent connects for exactly one cluster ({@code typ}
+   * {@code jit-agent+jwt}).
+   *
+   * @param cluster the cluster id
+   * @param ttl how long the credential is valid
+   * @return the signed credential
+   * @throws NullPointerException if an argument is null
+   * @throws IllegalArgumentException if the cluster id is invalid or {@code ttl} is not positive
+   */
+  public String issueAgentCredential(String cluster, Duration ttl) {
+    AccessRequest.checkCluster(cluster);
+    Builder.positive(ttl, "ttl");
+    Instant now = clock.instant();
+    return keyRing.signAgentCredential(cluster, UUID.randomUUID().toString(), now, now.plus(ttl));
+  }
+
+  /**
+   * The issuer ({@code iss}) of everything this engine signs.
+   *
+   * @return the issuer
+   */
+  public String issuer() {
+    return issuer;
+  }
+
+  /**
+   * The audience of session tokens: the relay.
+   *
+   * @return the relay audience
+   */
+  public String relayAudience() {
+    return relayAudience;
+  }
+
+  /**
+   * The default lifetime of a grant.
+   *
+   * @return the grant TTL
+   */
+  public Duration grantTtl() {
+    return grantTtl;
+  }
+
+  /**
+   * The longest lifetime a request may ask for.
+   *
+   * @return the max grant TTL
+   */
+  public Duration maxGrantTtl() {
+    return maxGrantTtl;
+  }
+
+  /**
+   * The engine's clock.
+   *
+   * @return the clock
+   */
+  public InstantSource clock() {
+    return clock;
+  }
+
+  /**
+   * What happens to a grant whose audit record no sink accepted.
+   *
+   * @return the policy
+   */
+  public AuditFailurePolicy auditFailurePolicy() {
+    return auditFailurePolicy;
+  }
+
+  // ---------------------------------------------------------------------------------------------- internals
+
+  private Subject authenticate(String token, String cluster) {
+    if (token.length() > MAX_TOKEN_LENGTH) {
+      AuthenticationException e =
+          new AuthenticationException(
+              "bearer token is longer than " + MAX_TOKEN_LENGTH + " characters and was refused unparsed");
+      throw authenticationFailed(e, e.getMessage(), null, cluster);
+    }
+    TokenHash hash = TokenHash.of(token);
+    Subject cached = authentications.getIfPresent(hash);
+    if (cached != null) {
+      return cached;
+    }
+    try {
+      return authentications.get(hash, token, this::authenticateUncached);
+    } catch (AuthenticationException e) {
+      throw authenticationFailed(e, redacted(e.getMessage(), token), hash, cluster);
+    }
+  }
+
+  /**
+   * Verifies a token with the configured identity provider; the seam where built-in session tokens will be
+   * recognized. Every failure is an {@link AuthenticationException}.
+   */
+  private Subject authenticateUncached(String token) {
+    IdentityProvider provider = identityProvider;
+    if (provider == null) {
+      throw new AuthenticationException(
+          "no identity provider configured; build JitAccess with identityProvider(...)");
+    }
+    Subject subject;
+    try {
+      subject = provider.authenticate(token);
+    } catch (AuthenticationException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      throw new AuthenticationException(
+          "identity provider '" + provider.id() + "' failed; the token was not accepted",
+          new ProviderException(provider.id(), "authentication failed with " + e.getClass().getName(), e));
+    }
+    if (subject == null) {
+      throw new AuthenticationException(
+          "identity provider '" + provider.id() + "' returned no subject; the token was not accepted",
+          new ProviderException(provider.id(), "authenticate returned null", null));
+    }
+    return subject;
+  }
+
+  private AuthenticationException authenticationFailed(
+      AuthenticationException e, String detail, @Nullable TokenHash hash, String cluster) {
+    Map<String, String> attributes = new LinkedHashMap<>();
+    if (hash != null) {
+      attributes.put("tokenFingerprint", hash.fingerprint());
+    }
+    if (identityProvider != null) {
+      attributes.put("provider", identityProvider.id());
+    }
+    audit.dispatch(
+        new AuditEvent(
+            clock.instant(),
+            AuditEvent.Type.AUTHENTICATION_FAILED,
+            null,
+            cluster,
+            null,
+            detail,
+            attributes));
+    return e;
+  }
+
+  /** A provider's message with the token cut out, should a careless provider have quoted it. */
+  private static String redacted(@Nullable String message, String token) {
+    if (message == null) {
+      return "authentication failed";
+    }
+    return token.isEmpty() ? message : message.replace(token, "<redacted>");
+  }
+
+  /** The grant cache loader: asks the policy, builds and audits the grant. Throws to deny (nothing cached). */
+  private Grant evaluate(AccessRequest request) {
+    long sequence = revocations.sequence();
+    PolicyProvider policy = policyProvider;
+    if (policy == null) {
+      throw denied(request, "no policy provider configured", "none", null);
+    }
+    Decision decision;
+    try {
+      decision = policy.evaluate(request);
+    } catch (RuntimeException e) {
+      throw denied(
+          request,
+          "policy provider '" + policy.id() + "' failed; access is denied until it works again",
+          policy.id(),
+          new ProviderException(policy.id(), "evaluation failed with " + e.getClass().getName(), e));
+    }
+    if (decision == null) {
+      throw denied(
+          request,
+          "policy provider '" + policy.id() + "' returned no decision; access is denied",
+          policy.id(),
+          new ProviderException(policy.id(), "evaluate returned null", null));
+    }
+    if (decision instanceof Decision.Denied d) {
+      throw denied(request, d.reason(), policy.id(), null);
+    }
+    Grant grant = newGrant(request, (Decision.Granted) decision);
+    String subjectId = grant.subject().id();
+    if (revocations.revokedSince(subjectId, grant.cluster(), sequence)) {
+      throw denied(request, "access was revoked while the request was evaluated", policy.id(), null);
+    }
+    boolean recorded = audit.dispatch(grantedEvent(grant, policy.id()));
+    if (!recorded && auditFailurePolicy == AuditFailurePolicy.FAIL_CLOSED) {
+      throw denied(
+          request,
+          "audit trail unavailable: no audit sink recorded the grant, so it was refused; try again later",
+          policy.id(),
+          null);
+    }
+    log.debug("Granted {} to {} on {} until {}", grant.id(), subjectId, grant.cluster(), grant.expiresAt());
+    return grant;
+  }
+
+  private Grant newGrant(AccessRequest request, Decision.Granted granted) {
+    Duration ttl =
+        request.requestedTtl() == null ? grantTtl : min(request.requestedTtl(), maxGrantTtl);
+    ttl = min(ttl, granted.maxTtl());
+    Instant now = clock.instant();
+    return new Grant(
+        UUID.randomUUID().toString(),
+        request.subject(),
+        request.cluster(),
+        granted.permissions(),
+        now,
+        now.plus(ttl),
+        request.justification());
+  }
+
+  private AuditEvent grantedEvent(Grant grant, String providerId) {
+    Map<String, String> attributes = new LinkedHashMap<>();
+    attributes.put("provider", providerId);
+    attributes.put(
+        "permissions", grant.permissions().stream().map(Permission::toString).collect(Collectors.joining(",")));
+    attributes.put("ttl", Duration.between(grant.issuedAt(), grant.expiresAt()).toString());
+    attributes.put("expiresAt", grant.expiresAt().toString());
+    if (grant.justification() != null) {
+      attributes.put("justification", grant.justification());
+    }
+    return new AuditEvent(
+        grant.issuedAt(),
+        AuditEvent.Type.GRANTED,
+        grant.subject().id(),
+        grant.cluster(),
+        grant.id(),
+        "granted " + grant.permissions().size() + " permission(s) until " + grant.expiresAt(),
+        attributes);
+  }
+
+  private AccessDeniedException denied(
+      AccessRequest request, String reason, String providerId, @Nullable ProviderException cause) {
+    Map<String, String> attributes = new LinkedHashMap<>();
+    attributes.put("provider", providerId);
+    if (request.justification() != null) {
+      attributes.put("justification", request.justification());
+    }
+    if (cause != null) {
+      attributes.put("providerFailure", cause.getMessage());
+    }
+    audit.dispatch(
+        new AuditEvent(
+            clock.instant(),
+            AuditEvent.Type.DENIED,
+            request.subject().id(),
+            request.cluster(),
+            null,
+            reason,
+            attributes));
+    log.debug("Denied {} on {}: {}", request.subject().id(), request.cluster(), reason);
+    AccessDeniedException e = new AccessDeniedException(reason);
+    if (cause != null) {
+      e.initCause(cause);
+    }
+    return e;
+  }
+
+  private void revoked(String subjectId, @Nullable String cluster, List<Grant> removed) {
+    Map<String, String> attributes = new LinkedHashMap<>();
+    attributes.put("grants", removed.stream().map(Grant::id).collect(Collectors.joining(",")));
+    attributes.put("count", Integer.toString(removed.size()));
+    audit.dispatch(
+        new AuditEvent(
+            clock.instant(),
+            AuditEvent.Type.REVOKED,
+            subjectId,
+            cluster,
+            null,
+            cluster == null ? "all access revoked" : "access to " + cluster + " revoked",
+            attributes));
+    log.info("Revoked {} on {}: {} cached grant(s)", subjectId, cluster == null ? "all clusters" : cluster,
+        removed.size());
+  }
+
+  private void expired(Grant grant) {
+    audit.dispatch(
+        new AuditEvent(
+            grant.expiresAt(),
+            AuditEvent.Type.EXPIRED,
+            grant.subject().id(),
+            grant.cluster(),
+            grant.id(),
+            "grant expired",
+            Map.of("detectedAt", clock.instant().toString())));
+  }
+
+  private static Duration min(Duration a, Duration b) {
+    return a.compareTo(b) <= 0 ? a : b;
+  }
+
+  /**
+   * Configures and builds a {@link JitAccess}.
+   *
+   * <p>Each method checks its argument at once and may be called only once per builder (an
+   * {@link IllegalStateException} names the earlier value); {@link #auditSink} is repeatable. {@link #build()}
+   * checks the values against each other and leaves the builder unchanged, so one builder can build several
+   * engines (each with its own generated key unless {@link #signingKey} was set). Not thread-safe.
+   *
+   * @since 0.1.0
+   */
+  public static final class Builder {
+    /** The default {@link #grantTtl}: 5 minutes. */
+    public static final Duration DEFAULT_GRANT_TTL = Duration.ofMinutes(5);
+
+    /** The default {@link #sessionTokenTtl}: 8 hours. */
+    public static final Duration DEFAULT_SESSION_TOKEN_TTL = Duration.ofHours(8);
+
+    /** The default {@link #issuer}. */
+    public static final String DEFAULT_ISSUER = "jit-access";
+
+    /** The default {@link #relayAudience}. */
+    public static final String DEFAULT_RELAY_AUDIENCE = "jit-access-relay";
+
+    /** The default size of each cache (authentications and grants). */
+    public static final long DEFAULT_CACHE_SIZE = 10_000;
+
+    private final Map<String, String> alreadySet = new LinkedHashMap<>();
+    private @Nullable IdentityProvider identityProvider;
+    private @Nullable PolicyProvider policyProvider;
+    private final List<AuditSink> auditSinks = new ArrayList<>();
+    private Duration grantTtl = DEFAULT_GRANT_TTL;
+    private @Nullable Duration maxGrantTtl;
+    private InstantSource clock = InstantSource.system();
+    private String issuer = DEFAULT_ISSUER;
+    private String relayAudience = DEFAULT_RELAY_AUDIENCE;
+    private @Nullable KeyPair signingKey;
+    private Duration sessionTokenTtl = DEFAULT_SESSION_TOKEN_TTL;
+    private @Nullable Duration maxSessionTokenTtl;
+    private AuditFailurePolicy auditFailurePolicy = AuditFailurePolicy.FAIL_CLOSED;
+    private long authenticationCacheSize = DEFAULT_CACHE_SIZE;
+    private long grantCacheSize = DEFAULT_CACHE_SIZE;
+
+    private Builder() {}
+
+    /** A copy of the other builder's values, none of them marked as set. */
+    private Builder(Builder other) {
+      identityProvider = other.identityProvider;
+      policyProvider = other.policyProvider;
+      auditSinks.addAll(other.auditSinks);
+      grantTtl = other.grantTtl;
+      maxGrantTtl = other.maxGrantTtl;
+      clock = other.clock;
+      issuer = other.issuer;
+      relayAudience = other.relayAudience;
+      signingKey = other.signingKey;
+      sessionTokenTtl = other.sessionTokenTtl;
+      maxSessionTokenTtl = other.maxSessionTokenTtl;
+      auditFailurePolicy = other.auditFailurePolicy;
+      authenticationCacheSize = other.authenticationCacheSize;
+      grantCacheSize = other.grantCacheSize;
+    }
+
+    /**
+     * Sets who authenticates bearer tokens. Without one, {@link JitAccess#authorize(String, String)} fails with
+     * an {@link AuthenticationException} ("no identity provider configured").
+     *
+     * @param identityProvider the provider
+     * @return this builder
+     * @throws NullPointerException if the argument is null
+     * @throws IllegalStateException if it was already set
+     */
+    public Builder identityProvider(IdentityProvider identityProvider) {
+      Objects.requireNonNull(identityProvider, "identityProvider");
+      once("identityProvider", identityProvider.id());
+      this.identityProvider = identityProvider;
+      return this;
+    }
+
+    /**
+     * Sets who decides. Without one the engine denies every request ("no policy provider configured"): fail
+     * closed, never a permissive default.
+     *
+     * @param policyProvider the provider
+     * @return this builder
+     * @throws NullPointerException if the argument is null
+     * @throws IllegalStateException if it was already set
+     */
+    public Builder policyProvider(PolicyProvider policyProvider) {
+      Objects.requireNonNull(policyProvider, "policyProvider");
+      once("policyProvider", policyProvider.id());
+      this.policyProvider = policyProvider;
+      return this;
+    }
+
+    /**
+     * Adds an audit sink; every event goes to every sink, in the order added. With no sink at all the engine
+     * keeps no audit trail (and {@link AuditFailurePolicy} does not apply).
+     *
+     * @param auditSink the sink
+     * @return this builder
+     * @throws NullPointerException if the argument is null
+     * @throws IllegalArgumentException if this very sink was already added
+     */
+    public Builder auditSink(AuditSink auditSink) {
+      Objects.requireNonNull(auditSink, "auditSink");
+      for (AuditSink s : auditSinks) {
+        if (s == auditSink) {
+          throw new IllegalArgumentException("auditSink '" + auditSink.id() + "' was already added");
+        }
+      }
+      auditSinks.add(auditSink);
+      return this;
+    }
+
+    /**
+     * Sets how long a grant lives when the request asks for no TTL, and so how often the policy is asked
+     * again. Default {@link #DEFAULT_GRANT_TTL}.
+     *
+     * @param grantTtl a positive duration
+     * @return this builder
+     * @throws NullPointerException if the argument is null
+     * @throws IllegalArgumentException if it is not positive
+     * @throws IllegalStateException if it was already set
+     */
+    public Builder grantTtl(Duration grantTtl) {
+      this.grantTtl = setOnce("grantTtl", positive(grantTtl, "grantTtl"));
+      return this;
+    }
+
+    /**
+     * Sets the longest TTL a request may ask for (longer requests are shortened to it). Default: the
+     * {@link #grantTtl}, so requests can only shorten grants. Must not be shorter than the grant TTL.
+     *
+     * @param maxGrantTtl a positive duration
+     * @return this builder
+     * @throws NullPointerException if the argument is null
+     * @throws IllegalArgumentException if it is not positive
+     * @throws IllegalStateException if it was already set
+     */
+    public Builder maxGrantTtl(Duration maxGrantTtl) {
+      this.maxGrantTtl = setOnce("maxGrantTtl", positive(maxGrantTtl, "maxGrantTtl"));
+      return this;
+    }
+
+    /**
+     * Sets the clock for grant times, cache expiry and token times. Default {@link InstantSource#system()}.
+     *
+     * @param clock the clock
+     * @return this builder
+     * @throws NullPointerException if the argument is null
+     * @throws IllegalStateException if it was already set
+     */
+    public Builder clock(InstantSource clock) {
+      Objects.requireNonNull(clock, "clock");
+      this.clock = setOnce("clock", clock);
+      return this;
+    }
+
+    /**
+     * Sets the issuer ({@code iss}) of grants, session tokens and agent credentials. Default
+     * {@link #DEFAULT_ISSUER}.
+     *
+     * @param issuer a non-blank string without control characters
+     * @return this builder
+     * @throws NullPointerException if the argument is null
+     * @throws IllegalArgumentException if it is blank or has control characters
+     * @throws IllegalStateException if it was already set
+     */
+    public Builder issuer(String issuer) {
+      this.issuer = setOnce("issuer", text(issuer, "issuer"));
+      return this;
+    }
+
+    /**
+     * Sets the audience of session tokens (the relay). Default {@link #DEFAULT_RELAY_AUDIENCE}.
+     *
+     * @param relayAudience a non-blank string without control characters
+     * @return this builder
+     * @throws NullPointerException if the argument is null
+     * @throws IllegalArgumentException if it is blank or has control characters
+     * @throws IllegalStateException if it was already set
+     */
+    public Builder relayAudience(String relayAudience) {
+      this.relayAudience = setOnce("relayAudience", text(relayAudience, "relayAudience"));
+      return this;
+    }
+
+    /**
+     * Sets the key pair that signs (EC P-256, signing ES256, or RSA of at least 2048 bits, signing RS256).
+     * Default: a P-256 key generated by {@link #build()}, which lives only in memory.
+     *
+     * @param signingKey the key pair
+     * @return this builder
+     * @throws NullPointerException if the argument is null
+     * @throws IllegalArgumentException if the key is of another type, curve or size
+     * @throws IllegalStateException if it was already set
+     */
+    public Builder signingKey(KeyPair signingKey) {
+      Objects.requireNonNull(signingKey, "signingKey");
+      KeyRing.of(DEFAULT_ISSUER, DEFAULT_RELAY_AUDIENCE, InstantSource.system(), signingKey); // checks it
+      once("signingKey", "a " + signingKey.getPublic().getAlgorithm() + " key pair");
+      this.signingKey = signingKey;
+      return this;
+    }
+
+    /**
+     * Sets the lifetime of {@link JitAccess#issueSessionToken(Subject)}. Default
+     * {@link #DEFAULT_SESSION_TOKEN_TTL}.
+     *
+     * @param sessionTokenTtl a positive duration
+     * @return this builder
+     * @throws NullPointerException if the argument is null
+     * @throws IllegalArgumentException if it is not positive
+     * @throws IllegalStateException if it was already set
+     */
+    public Builder sessionTokenTtl(Duration sessionTokenTtl) {
+      this.sessionTokenTtl = setOnce("sessionTokenTtl", positive(sessionTokenTtl, "sessionTokenTtl"));
+      return this;
+    }
+
+    /**
+     * Sets the longest lifetime {@link JitAccess#issueSessionToken(Subject, Duration)} accepts. Default: the
+     * {@link #sessionTokenTtl}. Must not be shorter than it.
+     *
+     * @param maxSessionTokenTtl a positive duration
+     * @return this builder
+     * @throws NullPointerException if the argument is null
+     * @throws IllegalArgumentException if it is not positive
+     * @throws IllegalStateException if it was already set
+     */
+    public Builder maxSessionTokenTtl(Duration maxSessionTokenTtl) {
+      this.maxSessionTokenTtl =
+          setOnce("maxSessionTokenTtl", positive(maxSessionTokenTtl, "maxSessionTokenTtl"));
+      return this;
+    }
+
+    /**
+     * Sets what happens to a grant that no audit sink recorded. Default {@link AuditFailurePolicy#FAIL_CLOSED}.
+     *
+     * @param auditFailurePolicy the policy
+     * @return this builder
+     * @throws NullPointerException if the argument is null
+     * @throws IllegalStateException if it was already set
+     */
+    public Builder auditFailurePolicy(AuditFailurePolicy auditFailurePolicy) {
+      Objects.requireNonNull(auditFailurePolicy, "auditFailurePolicy");
+      this.auditFailurePolicy = setOnce("auditFailurePolicy", auditFailurePolicy);
+      return this;
+    }
+
+    /**
+     * Sets how many successful authentications are cached. Default {@link #DEFAULT_CACHE_SIZE}.
+     *
+     * @param authenticationCacheSize a positive number of entries
+     * @return this builder
+     * @throws IllegalArgumentException if it is not positive
+     * @throws IllegalStateException if it was already set
+     */
+    public Builder authenticationCacheSize(long authenticationCacheSize) {
+      this.authenticationCacheSize =
+          setOnce("authenticationCacheSize", positive(authenticationCacheSize, "authenticationCacheSize"));
+      return this;
+    }
+
+    /**
+     * Sets how many grants are cached; beyond it the least used are dropped (their holders get a new grant on
+     * their next request). Default {@link #DEFAULT_CACHE_SIZE}.
+     *
+     * @param grantCacheSize a positive number of entries
+     * @return this builder
+     * @throws IllegalArgumentException if it is not positive
+     * @throws IllegalStateException if it was already set
+     */
+    public Builder grantCacheSize(long grantCacheSize) {
+      this.grantCacheSize = setOnce("grantCacheSize", positive(grantCacheSize, "grantCacheSize"));
+      return this;
+    }
+
+    /**
+     * Builds the engine after checking the values against each other. The builder is left unchanged.
+     *
+     * @return a new, thread-safe engine
+     * @throws IllegalStateException if {@code maxGrantTtl} is shorter than {@code grantTtl}, or
+     *     {@code maxSessionTokenTtl} shorter than {@code sessionTokenTtl}
+     */
+    public JitAccess build() {
+      if (maxGrantTtl != null && maxGrantTtl.compareTo(grantTtl) < 0) {
+        throw new IllegalStateException(
+            "maxGrantTtl (" + maxGrantTtl + ") must not be shorter than grantTtl (" + grantTtl + ")");
+      }
+      if (maxSessionTokenTtl != null && maxSessionTokenTtl.compareTo(sessionTokenTtl) < 0) {
+        throw new IllegalStateException(
+            "maxSessionTokenTtl ("
+                + maxSessionTokenTtl
+                + ") must not be shorter than sessionTokenTtl ("
+                + sessionTokenTtl
+                + ")");
+      }
+      KeyRing keyRing =
+          signingKey == null
+              ? KeyRing.generate(issuer, relayAudience, clock)
+              : KeyRing.of(issuer, relayAudience, clock, signingKey);
+      return new JitAccess(this, keyRing);
+    }
+
+    private <T> T setOnce(String name, T value) {
+      once(name, String.valueOf(value));
+      return value;
+    }
+
+    private void once(String name, String description) {
+      String earlier = alreadySet.putIfAbsent(name, description);
+      if (earlier != null) {
+        throw new IllegalStateException(name + " was already set to " + earlier);
+      }
+    }
+
+    static Duration positive(Duration value, String name) {
+      Objects.requireNonNull(value, name);
+      if (value.isNegative() || value.isZero()) {
+        throw new IllegalArgumentException(name + " must be positive but was " + value);
+      }
+      return value;
+    }
+
+    private static long positive(long value, String name) {
+      if (value <= 0) {
+        throw new IllegalArgumentException(name + " must be positive but was " + value);
+      }
+      return value;
+    }
+
+    private static String text(String value, String name) {
+      Objects.requireNonNull(value, name);
+      if (value.isBlank()) {
+        throw new IllegalArgumentException(name + " must not be blank");
+      }
+      if (value.chars().anyMatch(Character::isISOControl)) {
+        throw new IllegalArgumentException(name + " must not contain control characters");
+      }
+      return value;
+    }
+  }
+}

@@ -1,0 +1,115 @@
+package dev.jitaccess.core.internal;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Expiry;
+import com.github.benmanes.caffeine.cache.Scheduler;
+import com.nimbusds.jwt.JWT;
+import com.nimbusds.jwt.JWTParser;
+import dev.jitaccess.api.Subject;
+import java.text.ParseException;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.Date;
+import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Successful authentications, keyed by the SHA-256 of the token so the token itself is never retained.
+ *
+ * <p>An entry never outlives the token: for a JWT-shaped token (three dot-separated parts) the cache reads the
+ * {@code exp} claim without verifying anything (the identity provider has already verified the token) and keeps
+ * the subject until then; a token without a readable {@code exp} (opaque, or a JWT without the claim) is kept
+ * for at most {@link #OPAQUE_TOKEN_TTL}. Failures are never cached. Thread-safe.
+ */
+public final class AuthenticationCache {
+  /** How long an authentication of a token without a readable expiry is trusted. */
+  public static final Duration OPAQUE_TOKEN_TTL = Duration.ofSeconds(60);
+
+  /** Tokens longer than this are never parsed here (the engine refuses them before). */
+  private static final int MAX_PARSED_LENGTH = 16 * 1024;
+
+  private final InstantSource clock;
+  private final Cache<TokenHash, Entry> cache;
+
+  /** One authentication and the instant it stops being trusted. */
+  private record Entry(Subject subject, Instant until) {}
+
+  /** A cache of at most {@code maximumSize} authentications. */
+  public AuthenticationCache(InstantSource clock, long maximumSize) {
+    this.clock = clock;
+    InstantTicker ticker = new InstantTicker(clock);
+    this.cache =
+        Caffeine.newBuilder()
+            .maximumSize(maximumSize)
+            .ticker(ticker)
+            .executor(Runnable::run)
+            .scheduler(Scheduler.disabledScheduler())
+            .expireAfter(new UntilEntryEnds(ticker))
+            .build();
+  }
+
+  /** The cached subject for the token, or null. */
+  public @Nullable Subject getIfPresent(TokenHash hash) {
+    Entry e = cache.getIfPresent(hash);
+    return e == null ? null : e.subject;
+  }
+
+  /**
+   * The cached subject, or the one {@code authenticator} returns (called once however many threads miss on the
+   * same token at the same time). Exceptions propagate and nothing is cached.
+   */
+  public Subject get(TokenHash hash, String token, Function<String, Subject> authenticator) {
+    return cache.get(hash, h -> new Entry(authenticator.apply(token), trustedUntil(token))).subject;
+  }
+
+  /** Forgets every authentication of the subject, so its next token is verified afresh. */
+  public void invalidateSubject(String subjectId) {
+    cache.asMap().values().removeIf(e -> e.subject.id().equals(subjectId));
+  }
+
+  private Instant trustedUntil(String token) {
+    Instant now = clock.instant();
+    Instant opaqueLimit = now.plus(OPAQUE_TOKEN_TTL);
+    Instant exp = expiry(token);
+    return exp == null ? opaqueLimit : exp;
+  }
+
+  private static @Nullable Instant expiry(String token) {
+    if (token.length() > MAX_PARSED_LENGTH || token.chars().filter(c -> c == '.').count() != 2) {
+      return null;
+    }
+    try {
+      JWT jwt = JWTParser.parse(token);
+      Date exp = jwt.getJWTClaimsSet().getExpirationTime();
+      return exp == null ? null : exp.toInstant();
+    } catch (ParseException | RuntimeException e) {
+      return null; // not a JWT after all: treated as opaque
+    }
+  }
+
+  /** Each entry lives until its own end. */
+  private static final class UntilEntryEnds implements Expiry<TokenHash, Entry> {
+    private final InstantTicker ticker;
+
+    UntilEntryEnds(InstantTicker ticker) {
+      this.ticker = ticker;
+    }
+
+    @Override
+    public long expireAfterCreate(TokenHash key, Entry entry, long currentTime) {
+      return Math.max(0, ticker.toTicks(entry.until) - currentTime);
+    }
+
+    @Override
+    public long expireAfterUpdate(TokenHash key, Entry entry, long currentTime, long currentDuration) {
+      return expireAfterCreate(key, entry, currentTime);
+    }
+
+    @Override
+    public long expireAfterRead(TokenHash key, Entry entry, long currentTime, long currentDuration) {
+      return currentDuration;
+    }
+  }
+}

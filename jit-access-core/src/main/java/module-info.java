@@ -1,0 +1,16 @@
+/**
+ * The jit-access engine. Exports {@code dev.jitaccess.core} only; Caffeine, nimbus-jose-jwt and SnakeYAML are
+ * implementation details that never appear in a public signature.
+ */
+module dev.jitaccess.core {
+  requires transitive dev.jitaccess.api;
+  requires static transitive org.jspecify;
+  requires com.github.benmanes.caffeine;
+  requires com.nimbusds.jose.jwt;
+  requires org.slf4j;
+  requires org.yaml.snakeyaml;
+  exports dev.jitaccess.core;
+  uses dev.jitaccess.api.spi.IdentityProvider;
+  uses dev.jitaccess.api.spi.PolicyProvider;
+  uses dev.jitaccess.api.spi.AuditSink;
+}
