@@ -6,7 +6,7 @@ import java.time.InstantSource;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicReference;
 
-/** A clock for tests that moves only when told to. Thread-safe. */
+/** A fake clock for tests: it stands still until told to move. Thread-safe. */
 public final class MutableInstantSource implements InstantSource {
   private final AtomicReference<Instant> now;
 
@@ -14,7 +14,7 @@ public final class MutableInstantSource implements InstantSource {
     this.now = new AtomicReference<>(Objects.requireNonNull(start, "start"));
   }
 
-  /** A clock that reads {@code start} until it is advanced or set. */
+  /** A clock standing at the given instant. */
   public static MutableInstantSource at(Instant start) {
     return new MutableInstantSource(start);
   }

@@ -1,0 +1,261 @@
+package dev.jitaccess.core;
+
+import com.nimbusds.jose.jwk.JWKSet;
+import com.nimbusds.jose.jwk.source.JWKSource;
+import com.nimbusds.jose.proc.SecurityContext;
+import com.nimbusds.jwt.JWTClaimsSet;
+import dev.jitaccess.api.AccessRequest;
+import dev.jitaccess.api.AuthenticationException;
+import dev.jitaccess.api.Grant;
+import dev.jitaccess.api.JitAccessException;
+import dev.jitaccess.api.Permission;
+import dev.jitaccess.api.Subject;
+import dev.jitaccess.core.internal.BuilderChecks;
+import dev.jitaccess.core.internal.JwtRules;
+import dev.jitaccess.core.internal.JwtValidator;
+import dev.jitaccess.core.internal.KeyRing;
+import dev.jitaccess.core.internal.KeySources;
+import dev.jitaccess.core.internal.TokenIssuer;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Verifies signed grants (compact JWS, {@code typ} {@code jit-grant+jwt}) for one cluster, as the agent does
+ * before it provisions anything, and rebuilds the {@link Grant}.
+ *
+ * <p>A grant is accepted only if it is at most {@link #DEFAULT_MAX_TOKEN_SIZE} bytes (checked before any
+ * parsing), a signed JWS (never {@code alg: none}, never HMAC, never JWE) whose {@code kid} names a key of
+ * the configured JWKS with the algorithm pinned to that key (ES256 for P-256 keys, RS256 for RSA keys),
+ * whose header carries no key or key URL, from the exact issuer, for an audience that contains this
+ * verifier's cluster, with {@code exp}, {@code nbf} and {@code iat} within a 60 second clock skew, and with
+ * {@code sub}, {@code jti} and {@code perms} of the right JSON types. A claim of the wrong type is a
+ * rejection, never "absent".
+ *
+ * <p>Each accepted token is remembered (by its SHA-256, bounded) until it expires, so a grant presented on
+ * every request has its signature checked once; its expiry is still checked against the clock on each call.
+ *
+ * <p>Instances are immutable and thread-safe.
+ *
+ * @since 0.1.0
+ */
+public final class GrantVerifier {
+
+  /** The default size cap of a grant, in bytes: 16 KiB. */
+  public static final int DEFAULT_MAX_TOKEN_SIZE = JwtValidator.DEFAULT_MAX_TOKEN_SIZE;
+
+  /** How many verified grants are remembered at most. */
+  public static final long CACHE_SIZE = 10_000;
+
+  private final JwtValidator validator;
+  private final String cluster;
+
+  private GrantVerifier(JwtValidator validator, String cluster) {
+    this.validator = validator;
+    this.cluster = cluster;
+  }
+
+  /**
+   * Starts a builder.
+   *
+   * @return a new builder
+   */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * The cluster whose grants this verifier accepts.
+   *
+   * @return the cluster id
+   */
+  public String cluster() {
+    return cluster;
+  }
+
+  /**
+   * Verifies a signed grant and rebuilds it.
+   *
+   * @param jws the compact JWS as received
+   * @return the grant: id = {@code jti}, subject = {@code sub} with the {@code groups} and no attributes, this
+   *     verifier's cluster, the permissions, {@code iat} and {@code exp}, and the justification if any
+   * @throws AuthenticationException if the grant is refused; the message names the reason, never the token
+   * @throws JitAccessException if the verification keys could not be loaded
+   */
+  public Grant verify(@Nullable String jws) {
+    JWTClaimsSet claims = validator.validate(jws);
+    List<Permission> permissions = permissions(claims);
+    List<String> groups = validator.stringListClaim(claims, KeyRing.GROUPS_CLAIM);
+    String justification = validator.stringClaim(claims, KeyRing.JUSTIFICATION_CLAIM);
+    try {
+      Subject subject = new Subject(claims.getSubject(), Set.copyOf(groups), Map.of());
+      return new Grant(
+          claims.getJWTID(),
+          subject,
+          cluster,
+          permissions,
+          claims.getIssueTime().toInstant(),
+          claims.getExpirationTime().toInstant(),
+          justification);
+    } catch (IllegalArgumentException | NullPointerException e) {
+      throw validator.reject("its claims do not form a valid grant: " + e.getMessage());
+    }
+  }
+
+  private List<Permission> permissions(JWTClaimsSet claims) {
+    Object value = validator.claim(claims, KeyRing.PERMISSIONS_CLAIM);
+    if (value == null) {
+      throw validator.reject("it has no " + KeyRing.PERMISSIONS_CLAIM + " claim");
+    }
+    if (!(value instanceof List<?> list)) {
+      throw validator.reject(
+          "its " + KeyRing.PERMISSIONS_CLAIM + " claim must be a list but was " + JwtValidator.jsonType(value));
+    }
+    List<Permission> permissions = new ArrayList<>();
+    for (Object element : list) {
+      if (!(element instanceof Map<?, ?> perm)) {
+        throw validator.reject("each permission must be an object but one was " + JwtValidator.jsonType(element));
+      }
+      if (!Set.of("role", "ns").containsAll(perm.keySet())) {
+        throw validator.reject("a permission has members other than role and ns");
+      }
+      Object role = perm.get("role");
+      Object namespace = perm.get("ns");
+      if (!(role instanceof String)) {
+        throw validator.reject("a permission's role must be a string but was " + JwtValidator.jsonType(role));
+      }
+      if (perm.containsKey("ns") && !(namespace instanceof String)) {
+        throw validator.reject("a permission's ns must be a string but was " + JwtValidator.jsonType(namespace));
+      }
+      try {
+        permissions.add(new Permission((String) role, (String) namespace));
+      } catch (IllegalArgumentException e) {
+        throw validator.reject("it holds an invalid permission: " + e.getMessage());
+      }
+    }
+    return permissions;
+  }
+
+  /**
+   * Builds a {@link GrantVerifier}. The JWKS, the issuer and the cluster are required. Each property may be set
+   * once. Not thread-safe.
+   *
+   * @since 0.1.0
+   */
+  public static final class Builder {
+    private @Nullable JWKSource<SecurityContext> keys;
+    private @Nullable String issuer;
+    private @Nullable String cluster;
+    private @Nullable InstantSource clock;
+    private @Nullable Integer maxTokenSize;
+
+    private Builder() {}
+
+    /**
+     * The public keys that sign grants, as JWK set JSON (the engine's {@code JitAccess.publicJwks()}).
+     *
+     * @param json a JWK set, for example {@code {"keys":[{"kty":"EC",...}]}}; private members are ignored
+     * @return this builder
+     * @throws NullPointerException if {@code json} is null
+     * @throws IllegalArgumentException if it is not a JWK set with at least one public EC or RSA key
+     * @throws IllegalStateException if the keys were already set
+     */
+    public Builder jwks(String json) {
+      BuilderChecks.once(keys, "jwks");
+      keys = KeySources.fromJson(json, "jwks");
+      return this;
+    }
+
+    /** A live key source (the engine's key ring), asked on each verification that is not cached. */
+    Builder keySource(Supplier<JWKSet> keySource) {
+      BuilderChecks.once(keys, "jwks");
+      keys = KeySources.live(keySource);
+      return this;
+    }
+
+    /**
+     * The one trusted issuer: the {@code iss} of every grant must equal it exactly.
+     *
+     * @param issuer the engine's issuer, as given to {@code JitAccess.builder().issuer(...)}
+     * @return this builder
+     * @throws NullPointerException if {@code issuer} is null
+     * @throws IllegalArgumentException if it is blank
+     * @throws IllegalStateException if it was already set
+     */
+    public Builder issuer(String issuer) {
+      BuilderChecks.once(this.issuer, "issuer");
+      this.issuer = BuilderChecks.nonBlank(issuer, "issuer");
+      return this;
+    }
+
+    /**
+     * The cluster this verifier runs for: a grant's {@code aud} must contain it.
+     *
+     * @param cluster a cluster id (1-63 characters of {@code [a-z0-9-]})
+     * @return this builder
+     * @throws NullPointerException if {@code cluster} is null
+     * @throws IllegalArgumentException if it is not a valid cluster id
+     * @throws IllegalStateException if it was already set
+     */
+    public Builder cluster(String cluster) {
+      BuilderChecks.once(this.cluster, "cluster");
+      this.cluster = AccessRequest.checkCluster(cluster);
+      return this;
+    }
+
+    /**
+     * The time source for expiry checks; by default {@link InstantSource#system()}.
+     *
+     * @param clock the clock
+     * @return this builder
+     * @throws NullPointerException if {@code clock} is null
+     * @throws IllegalStateException if it was already set
+     */
+    public Builder clock(InstantSource clock) {
+      BuilderChecks.once(this.clock, "clock");
+      this.clock = Objects.requireNonNull(clock, "clock");
+      return this;
+    }
+
+    /**
+     * The size cap, checked before any parsing; by default {@link #DEFAULT_MAX_TOKEN_SIZE}.
+     *
+     * @param bytes the largest token accepted, in bytes, from 1 to 1 MiB
+     * @return this builder
+     * @throws IllegalArgumentException if it is out of range
+     * @throws IllegalStateException if it was already set
+     */
+    public Builder maxTokenSize(int bytes) {
+      BuilderChecks.once(maxTokenSize, "maxTokenSize");
+      maxTokenSize = BuilderChecks.maxTokenSize(bytes);
+      return this;
+    }
+
+    /**
+     * Builds the verifier. The builder is left unchanged.
+     *
+     * @return a new verifier
+     * @throws IllegalStateException if the JWKS, the issuer or the cluster is missing
+     */
+    public GrantVerifier build() {
+      JWKSource<SecurityContext> source =
+          BuilderChecks.required(keys, "jwks", "pass the engine's publicJwks()");
+      String iss = BuilderChecks.required(issuer, "issuer", "pass the engine's issuer");
+      String aud = BuilderChecks.required(cluster, "cluster", "pass the id of the cluster this agent serves");
+      JwtRules rules =
+          JwtRules.engineToken(
+              "grant",
+              TokenIssuer.GRANT_TYPE,
+              iss,
+              aud,
+              clock == null ? InstantSource.system() : clock,
+              maxTokenSize == null ? DEFAULT_MAX_TOKEN_SIZE : maxTokenSize);
+      return new GrantVerifier(new JwtValidator(rules, source, CACHE_SIZE), aud);
+    }
+  }
+}

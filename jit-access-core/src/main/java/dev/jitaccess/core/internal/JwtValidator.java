@@ -1,0 +1,415 @@
+package dev.jitaccess.core.internal;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Expiry;
+import com.nimbusds.jose.Header;
+import com.nimbusds.jose.JOSEException;
+import com.nimbusds.jose.JWEHeader;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.JWSVerifier;
+import com.nimbusds.jose.KeySourceException;
+import com.nimbusds.jose.PlainHeader;
+import com.nimbusds.jose.crypto.ECDSAVerifier;
+import com.nimbusds.jose.crypto.RSASSAVerifier;
+import com.nimbusds.jose.jwk.Curve;
+import com.nimbusds.jose.jwk.ECKey;
+import com.nimbusds.jose.jwk.JWK;
+import com.nimbusds.jose.jwk.JWKMatcher;
+import com.nimbusds.jose.jwk.JWKSelector;
+import com.nimbusds.jose.jwk.KeyType;
+import com.nimbusds.jose.jwk.KeyUse;
+import com.nimbusds.jose.jwk.RSAKey;
+import com.nimbusds.jose.jwk.source.JWKSource;
+import com.nimbusds.jose.jwk.source.RateLimitReachedException;
+import com.nimbusds.jose.proc.SecurityContext;
+import com.nimbusds.jose.util.Base64URL;
+import com.nimbusds.jose.util.JSONObjectUtils;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.SignedJWT;
+import dev.jitaccess.api.AuthenticationException;
+import dev.jitaccess.api.JitAccessException;
+import java.text.ParseException;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one place where signed JWTs are checked, for grants, session tokens, agent credentials and OIDC tokens
+ * alike, in this order: size cap (before anything else), base64url alphabet and exactly three canonical parts,
+ * strict UTF-8, header (no {@code none}, no JWE, algorithm on the allow-list, no {@code jku/jwk/x5u/x5c}, no
+ * {@code crit}, {@code typ}, {@code kid}), key selection with the algorithm pinned to the key type and curve,
+ * signature, then claims with strict JSON types, exact issuer, audience and times with {@link
+ * KeyRing#CLOCK_SKEW}. Claims are parsed only after the signature verified.
+ *
+ * <p>Every rejection is an {@link AuthenticationException} whose message names the reason, never the token; a
+ * key source that cannot be reached is a {@link JitAccessException}. Thread-safe.
+ */
+public final class JwtValidator {
+
+  private static final Logger log = LoggerFactory.getLogger(JwtValidator.class);
+
+  /** The default size cap, in bytes, checked before any parsing. */
+  public static final int DEFAULT_MAX_TOKEN_SIZE = 16 * 1024;
+
+  /** The largest size cap that may be configured. */
+  public static final int MAX_TOKEN_SIZE_LIMIT = 1024 * 1024;
+
+  /** At most this many candidate keys are tried for one token (only when it names no kid). */
+  private static final int MAX_KEYS_TRIED = 4;
+
+  private final JwtRules rules;
+  private final JWKSource<SecurityContext> keys;
+  private final @Nullable Cache<String, JWTClaimsSet> cache;
+
+  /**
+   * A validator.
+   *
+   * @param rules what to accept
+   * @param keys where the verification keys come from
+   * @param cacheSize how many verified tokens to remember (by SHA-256) until they expire; 0 for none
+   */
+  public JwtValidator(JwtRules rules, JWKSource<SecurityContext> keys, long cacheSize) {
+    this.rules = rules;
+    this.keys = keys;
+    this.cache = cacheSize <= 0 ? null : newCache(cacheSize, rules.clock());
+  }
+
+  /**
+   * Validates a token and returns its claims.
+   *
+   * @throws AuthenticationException if the token is refused, with the reason
+   * @throws JitAccessException if the verification keys could not be loaded
+   */
+  public JWTClaimsSet validate(@Nullable String token) {
+    if (token == null || token.isEmpty()) {
+      throw reject("it is empty");
+    }
+    if (token.length() > rules.maxTokenSize()) {
+      throw reject("it is larger than the limit of " + rules.maxTokenSize() + " bytes");
+    }
+    if (cache == null) {
+      return validateUncached(token);
+    }
+    String key = TokenFingerprint.sha256Hex(token);
+    JWTClaimsSet cached = cache.getIfPresent(key);
+    if (cached != null) {
+      checkTimes(cached);
+      return cached;
+    }
+    JWTClaimsSet claims = validateUncached(token);
+    cache.put(key, claims);
+    return claims;
+  }
+
+  /** A rejection of this validator's kind of token, for the callers' own claim checks. */
+  public AuthenticationException reject(String reason) {
+    return new AuthenticationException(rules.kind() + " rejected: " + reason);
+  }
+
+  /** The raw value of a claim, or null when absent; a JSON {@code null} value is a rejection. */
+  public @Nullable Object claim(JWTClaimsSet claims, String name) {
+    Object value = claims.getClaim(name);
+    if (value == null && claims.getClaims().containsKey(name)) {
+      throw reject("its " + name + " claim is null");
+    }
+    return value;
+  }
+
+  /** A string claim, or null when absent; any other JSON type is a rejection. */
+  public @Nullable String stringClaim(JWTClaimsSet claims, String name) {
+    Object value = claim(claims, name);
+    if (value != null && !(value instanceof String)) {
+      throw reject("its " + name + " claim must be a string but was " + jsonType(value));
+    }
+    return (String) value;
+  }
+
+  /** A list-of-strings claim, empty when absent; any other JSON type is a rejection. */
+  public List<String> stringListClaim(JWTClaimsSet claims, String name) {
+    Object value = claim(claims, name);
+    if (value == null) {
+      return List.of();
+    }
+    if (!(value instanceof List<?> list)) {
+      throw reject("its " + name + " claim must be a list of strings but was " + jsonType(value));
+    }
+    for (Object element : list) {
+      if (!(element instanceof String)) {
+        throw reject("its " + name + " claim must be a list of strings but held " + jsonType(element));
+      }
+    }
+    return list.stream().map(String.class::cast).toList();
+  }
+
+  /** The JSON type name of a parsed value, for messages. */
+  public static String jsonType(@Nullable Object value) {
+    if (value == null) {
+      return "null";
+    } else if (value instanceof String) {
+      return "a string";
+    } else if (value instanceof Number) {
+      return "a number";
+    } else if (value instanceof Boolean) {
+      return "a boolean";
+    } else if (value instanceof List) {
+      return "a list";
+    } else if (value instanceof Map) {
+      return "an object";
+    }
+    return "a " + value.getClass().getSimpleName();
+  }
+
+  private JWTClaimsSet validateUncached(String token) {
+    String[] parts = split(token);
+    Base64URL header64 = canonical(parts[0], "header");
+    Base64URL payload64 = canonical(parts[1], "payload");
+    Base64URL signature64 = canonical(parts[2], "signature");
+    String payloadJson = TokenText.utf8(payload64.decode(), "payload", this);
+    JWSHeader header = checkHeader(parseHeader(header64));
+    if (parts[2].isEmpty()) {
+      throw reject("it has no signature");
+    }
+    SignedJWT jwt;
+    try {
+      jwt = new SignedJWT(header64, payload64, signature64);
+    } catch (ParseException e) {
+      throw reject("it is not a valid JWS: " + e.getMessage());
+    }
+    verifySignature(jwt, header);
+    JWTClaimsSet claims = parseClaims(payloadJson);
+    checkClaims(claims);
+    log.debug("Accepted {} {} signed by key {}", rules.kind(), TokenFingerprint.of(token), header.getKeyID());
+    return claims;
+  }
+
+  private String[] split(String token) {
+    int dots = 0;
+    for (int i = 0; i < token.length(); i++) {
+      char c = token.charAt(i);
+      if (c == '.') {
+        dots++;
+      } else if (!TokenText.isBase64Url(c)) {
+        throw reject("it contains a character that is not base64url at position " + i);
+      }
+    }
+    if (dots == 4) {
+      throw reject("it is encrypted (JWE, 5 parts); only signed tokens (JWS) are accepted");
+    }
+    if (dots != 2) {
+      throw reject("it must have 3 dot-separated parts (a compact JWS) but had " + (dots + 1));
+    }
+    return token.split("\\.", -1);
+  }
+
+  private Base64URL canonical(String part, String name) {
+    if (!TokenText.isCanonicalBase64Url(part)) {
+      throw reject("its " + name + " is not canonical base64url");
+    }
+    return new Base64URL(part);
+  }
+
+  private Header parseHeader(Base64URL header64) {
+    String json = TokenText.utf8(header64.decode(), "header", this);
+    try {
+      return Header.parse(json, header64);
+    } catch (ParseException e) {
+      throw reject("its header is not a valid JOSE header: " + e.getMessage());
+    }
+  }
+
+  private JWSHeader checkHeader(Header header) {
+    if (header instanceof PlainHeader) {
+      throw reject("it is unsigned (alg none); only signed tokens are accepted");
+    }
+    if (header instanceof JWEHeader) {
+      throw reject("it is encrypted (JWE); only signed tokens (JWS) are accepted");
+    }
+    if (!(header instanceof JWSHeader jws)) {
+      throw reject("its header is not a JWS header");
+    }
+    JWSAlgorithm alg = jws.getAlgorithm();
+    if (!rules.algorithms().contains(alg)) {
+      throw reject(
+          "it is signed with '" + TokenText.printable(alg.getName()) + "' but only "
+              + rules.algorithmNames() + " is accepted");
+    }
+    if (jws.getJWKURL() != null
+        || jws.getJWK() != null
+        || jws.getX509CertURL() != null
+        || jws.getX509CertChain() != null) {
+      throw reject(
+          "its header carries a key or key URL (jku, jwk, x5u or x5c); keys come only from the configured JWKS");
+    }
+    if (!jws.isBase64URLEncodePayload()) {
+      throw reject("it has an unencoded payload (b64: false), which is not accepted");
+    }
+    if (jws.getCriticalParams() != null && !jws.getCriticalParams().isEmpty()) {
+      throw reject("it has critical header parameters that are not understood");
+    }
+    rules.checkType(jws.getType() == null ? null : jws.getType().getType(), this);
+    if (rules.keyIdRequired() && jws.getKeyID() == null) {
+      throw reject("its header has no kid");
+    }
+    return jws;
+  }
+
+  private void verifySignature(SignedJWT jwt, JWSHeader header) {
+    List<JWK> candidates;
+    try {
+      candidates = keys.get(new JWKSelector(matcher(header)), null);
+    } catch (RateLimitReachedException e) {
+      throw reject(keyNotFound(header) + " (the JWKS refresh is rate-limited)");
+    } catch (KeySourceException e) {
+      throw new JitAccessException(
+          "could not load the keys to verify a " + rules.kind() + ": " + e.getMessage()
+              + "; check that the JWKS is reachable",
+          e);
+    }
+    if (candidates.isEmpty()) {
+      throw reject(keyNotFound(header));
+    }
+    int tried = 0;
+    for (JWK key : candidates) {
+      if (tried++ >= MAX_KEYS_TRIED) {
+        break;
+      }
+      JWSVerifier verifier = verifier(header.getAlgorithm(), key);
+      try {
+        if (verifier != null && jwt.verify(verifier)) {
+          return;
+        }
+      } catch (JOSEException e) {
+        // A key that cannot check this signature is no key for it; try the next one.
+        log.debug("Key {} could not check a {} signature: {}", key.getKeyID(), rules.kind(), e.getMessage());
+      }
+    }
+    throw reject("its signature is invalid");
+  }
+
+  private String keyNotFound(JWSHeader header) {
+    return header.getKeyID() == null
+        ? "no key in the JWKS fits its algorithm " + header.getAlgorithm()
+        : "its key id '" + TokenText.printable(header.getKeyID()) + "' is not in the JWKS (or not for "
+            + header.getAlgorithm() + ")";
+  }
+
+  private static JWKMatcher matcher(JWSHeader header) {
+    JWSAlgorithm alg = header.getAlgorithm();
+    JWKMatcher.Builder matcher =
+        new JWKMatcher.Builder()
+            .keyType(KeyType.forAlgorithm(alg))
+            .keyUses(KeyUse.SIGNATURE, null)
+            .algorithms(alg, null);
+    if (header.getKeyID() != null) {
+      matcher.keyID(header.getKeyID());
+    }
+    if (JWSAlgorithm.Family.EC.contains(alg)) {
+      matcher.curves(Curve.forJWSAlgorithm(alg));
+    } else {
+      matcher.minKeySize(2048);
+    }
+    return matcher.build();
+  }
+
+  private static @Nullable JWSVerifier verifier(JWSAlgorithm alg, JWK key) {
+    try {
+      if (JWSAlgorithm.Family.EC.contains(alg) && key instanceof ECKey ec) {
+        return new ECDSAVerifier(ec.toECPublicKey());
+      }
+      if (JWSAlgorithm.Family.RSA.contains(alg) && key instanceof RSAKey rsa) {
+        return new RSASSAVerifier(rsa.toRSAPublicKey());
+      }
+    } catch (JOSEException e) {
+      log.debug("Key {} is not usable for {}: {}", key.getKeyID(), alg, e.getMessage());
+    }
+    return null;
+  }
+
+  private JWTClaimsSet parseClaims(String payloadJson) {
+    Map<String, Object> json;
+    try {
+      json = JSONObjectUtils.parse(payloadJson);
+    } catch (ParseException e) {
+      throw reject("its payload is not a JSON object: " + e.getMessage());
+    }
+    TokenText.checkRegisteredClaimTypes(json, this);
+    try {
+      return JWTClaimsSet.parse(json);
+    } catch (ParseException e) {
+      throw reject("its claims are invalid: " + e.getMessage());
+    }
+  }
+
+  private void checkClaims(JWTClaimsSet claims) {
+    String issuer = claims.getIssuer();
+    if (issuer == null) {
+      throw reject("it has no iss claim");
+    }
+    if (!issuer.equals(rules.issuer())) {
+      throw reject(
+          "it was issued by '" + TokenText.printable(issuer) + "', not by the trusted issuer '"
+              + rules.issuer() + "'");
+    }
+    List<String> audience = claims.getAudience();
+    if (audience.isEmpty()) {
+      throw reject("it has no aud claim");
+    }
+    if (!audience.contains(rules.audience())) {
+      throw reject(
+          "it is for audience " + TokenText.printable(String.join(",", audience)) + ", not for '"
+              + rules.audience() + "'");
+    }
+    for (String name : rules.requiredClaims()) {
+      if (claims.getClaim(name) == null) {
+        throw reject("it has no " + name + " claim");
+      }
+    }
+    checkTimes(claims);
+  }
+
+  private void checkTimes(JWTClaimsSet claims) {
+    Instant now = rules.clock().instant();
+    Instant latest = now.plus(KeyRing.CLOCK_SKEW);
+    if (claims.getExpirationTime() == null) {
+      throw reject("it has no exp claim");
+    }
+    Instant exp = claims.getExpirationTime().toInstant();
+    if (!now.isBefore(exp.plus(KeyRing.CLOCK_SKEW))) {
+      throw reject("it expired at " + exp + " (now " + now + ", skew " + KeyRing.CLOCK_SKEW + ")");
+    }
+    if (claims.getNotBeforeTime() != null && claims.getNotBeforeTime().toInstant().isAfter(latest)) {
+      throw reject("it is not valid before " + claims.getNotBeforeTime().toInstant() + " (now " + now + ")");
+    }
+    if (claims.getIssueTime() != null && claims.getIssueTime().toInstant().isAfter(latest)) {
+      throw reject("it was issued in the future, at " + claims.getIssueTime().toInstant() + " (now " + now + ")");
+    }
+  }
+
+  private static Cache<String, JWTClaimsSet> newCache(long size, InstantSource clock) {
+    return Caffeine.newBuilder()
+        .maximumSize(size)
+        .executor(Runnable::run)
+        .ticker(() -> toNanos(clock.instant()))
+        .expireAfter(
+            Expiry.creating(
+                (String key, JWTClaimsSet claims) -> {
+                  Instant until = claims.getExpirationTime().toInstant().plus(KeyRing.CLOCK_SKEW);
+                  Duration left = Duration.between(clock.instant(), until);
+                  return left.isNegative() ? Duration.ZERO : left;
+                }))
+        .build();
+  }
+
+  private static long toNanos(Instant instant) {
+    return TimeUnit.SECONDS.toNanos(instant.getEpochSecond()) + instant.getNano();
+  }
+}
