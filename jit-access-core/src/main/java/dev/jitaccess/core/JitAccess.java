@@ -1,5 +1,9 @@
 package dev.jitaccess.core;
 
+import com.nimbusds.jose.JOSEObjectType;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.util.Base64URL;
+import java.text.ParseException;
 import dev.jitaccess.api.AccessDeniedException;
 import dev.jitaccess.api.AccessRequest;
 import dev.jitaccess.api.AuditEvent;
@@ -19,6 +23,7 @@ import dev.jitaccess.core.internal.GrantKey;
 import dev.jitaccess.core.internal.KeyRing;
 import dev.jitaccess.core.internal.RevocationRegistry;
 import dev.jitaccess.core.internal.TokenHash;
+import dev.jitaccess.core.internal.TokenIssuer;
 import java.security.KeyPair;
 import java.time.Duration;
 import java.time.Instant;
@@ -76,6 +81,8 @@ public final class JitAccess {
   private final GrantCache grants;
   private final AuthenticationCache authentications;
   private final RevocationRegistry revocations = new RevocationRegistry();
+  private final SessionTokenIdentityProvider sessionTokens;
+  private final AgentCredentialVerifier agentCredentials;
 
   private JitAccess(Builder b, KeyRing keyRing) {
     this.config = new Builder(b); // a private copy, never the caller's builder
@@ -94,6 +101,38 @@ public final class JitAccess {
     this.grants =
         new GrantCache(clock, b.grantCacheSize, clock.equals(InstantSource.system()), this::expired);
     this.authentications = new AuthenticationCache(clock, b.authenticationCacheSize);
+    this.sessionTokens =
+        SessionTokenIdentityProvider.builder()
+            .keySource(keyRing::publicKeys)
+            .issuer(issuer)
+            .audience(relayAudience)
+            .clock(clock)
+            .revocationCheck(revocations::isRevoked)
+            .build();
+    this.agentCredentials =
+        AgentCredentialVerifier.builder().keySource(keyRing::publicKeys).issuer(issuer).clock(clock).build();
+  }
+
+  /**
+   * A verifier for the agent credentials this engine issues, following key rotation. The relay's tunnel side
+   * uses it to learn which cluster a connecting agent serves.
+   *
+   * @return the verifier; thread-safe
+   */
+  public AgentCredentialVerifier agentCredentialVerifier() {
+    return agentCredentials;
+  }
+
+  /**
+   * A verifier for this engine's signed grants as the agent of {@code cluster} checks them, following key
+   * rotation. Agents in other processes build a {@link GrantVerifier} from {@link #publicJwks()} instead.
+   *
+   * @param cluster the cluster id the verifier accepts grants for
+   * @return the verifier; thread-safe
+   * @throws IllegalArgumentException if the cluster id is invalid
+   */
+  public GrantVerifier grantVerifier(String cluster) {
+    return GrantVerifier.builder().keySource(keyRing::publicKeys).issuer(issuer).cluster(cluster).clock(clock).build();
   }
 
   /**
@@ -363,11 +402,12 @@ public final class JitAccess {
   }
 
   /**
-   * Verifies a token with the configured identity provider; the seam where built-in session tokens will be
-   * recognized. Every failure is an {@link AuthenticationException}.
+   * Verifies a token: the engine's own session tokens (recognized by their {@code typ}) with the built-in
+   * {@link SessionTokenIdentityProvider}, anything else with the configured identity provider. Every failure
+   * is an {@link AuthenticationException}.
    */
   private Subject authenticateUncached(String token) {
-    IdentityProvider provider = identityProvider;
+    IdentityProvider provider = isSessionToken(token) ? sessionTokens : identityProvider;
     if (provider == null) {
       throw new AuthenticationException(
           "no identity provider configured; build JitAccess with identityProvider(...)");
@@ -409,6 +449,20 @@ public final class JitAccess {
             detail,
             attributes));
     return e;
+  }
+
+  /** Whether the token's JOSE header names the engine's session-token type; false for anything unparsable. */
+  private static boolean isSessionToken(String token) {
+    int dot = token.indexOf('.');
+    if (dot <= 0) {
+      return false;
+    }
+    try {
+      JOSEObjectType type = JWSHeader.parse(new Base64URL(token.substring(0, dot))).getType();
+      return type != null && TokenIssuer.SESSION_TYPE.equals(type.getType());
+    } catch (ParseException | RuntimeException e) {
+      return false;
+    }
   }
 
   /** A provider's message with the token cut out, should a careless provider have quoted it. */

@@ -45,12 +45,12 @@ public final class RevocationRegistry {
   /**
    * Whether a credential issued to the subject at {@code issuedAt} has been revoked: true when a full
    * revocation happened after it was issued. JWT times have whole-second precision, so a credential issued
-   * within the second of a revocation counts as revoked (the safe side); a credential issued in a later second
-   * is not.
+   * within the same second as a revocation, before or after it, counts as revoked (the safe side); a credential
+   * issued in a later second is not.
    */
   public boolean isRevoked(String subjectId, Instant issuedAt) {
     Revocation r = subjects.get(subjectId);
-    return r != null && issuedAt.isBefore(ceilToSecond(r.time));
+    return r != null && issuedAt.getEpochSecond() <= r.time.getEpochSecond();
   }
 
   /** Whether the subject, or its access to the cluster, was revoked after {@code sequence} was read. */
@@ -66,9 +66,5 @@ public final class RevocationRegistry {
   private static String clusterKey(String subjectId, String cluster) {
     // Cluster ids are [a-z0-9-]: a space cannot occur in one, so the key is unambiguous.
     return cluster + " " + subjectId;
-  }
-
-  private static Instant ceilToSecond(Instant t) {
-    return t.getNano() == 0 ? t : Instant.ofEpochSecond(t.getEpochSecond() + 1);
   }
 }
