@@ -50,6 +50,7 @@ public final class OkHttpForwarder {
   private final OkHttpClient client;
   private final ApiEndpoint endpoint;
 
+  /** Derives the forwarding client from the {@code ApiClient}'s; the latter is not changed. */
   public OkHttpForwarder(OkHttpClient apiClientHttpClient, ApiEndpoint endpoint) {
     this.endpoint = endpoint;
     Dispatcher dispatcher = new Dispatcher();
@@ -77,6 +78,12 @@ public final class OkHttpForwarder {
     return client;
   }
 
+  /**
+   * Sends a checked request; the response body streams from the network.
+   *
+   * @throws IllegalArgumentException if the target would not be sent byte-for-byte
+   * @throws dev.jitaccess.api.RelayException if kube-apiserver did not answer
+   */
   public ForwardResponse forward(GuardedRequest guarded, ForwardRequest request, String bearerToken) {
     HttpUrl url = HttpUrl.parse(endpoint.url(guarded.pathAndQuery()));
     if (url == null

@@ -16,7 +16,8 @@ import org.jspecify.annotations.Nullable;
  * the header or shows the path, never a header value or the token.
  *
  * <p>Refused: {@code Authorization}, {@code Proxy-Authorization}, {@code Impersonate-*} and {@code
- * X-Remote-*} (identity asserted by headers); a {@code Connection} header naming anything but {@code
+ * X-Remote-*} (identity asserted by headers), a {@code Sec-WebSocket-Protocol} carrying a {@code
+ * base64url.bearer.authorization.k8s.io.} token; a {@code Connection} header naming anything but {@code
  * close}, {@code keep-alive}, {@code upgrade}, {@code te}, {@code trailer} or {@code http2-settings} (a
  * client has no business asking a proxy to drop an end-to-end header: that is how credentials get
  * stripped after the proxy added them, Rancher CVE-2021-31999); dot segments, encoded dots, slashes,
@@ -32,6 +33,8 @@ public final class RequestGuard {
       Set.of("close", "keep-alive", "upgrade", "te", "trailer", "http2-settings");
   private static final Set<String> REFUSED = Set.of("authorization", "proxy-authorization");
   private static final List<String> REFUSED_PREFIXES = List.of("impersonate-", "x-remote-");
+  /** kube-apiserver authenticates a bearer token in this WebSocket subprotocol, meant for browsers. */
+  private static final String WEBSOCKET_BEARER = "base64url.bearer.authorization.k8s.io.";
   private static final Set<String> DROPPED = Set.of("host", "content-length", "expect", "cookie");
   private static final Set<String> UPGRADES = Set.of("spdy/3.1", "websocket");
   /** RFC 6750 b64token. */
@@ -86,6 +89,11 @@ public final class RequestGuard {
       }
       if (HopByHop.isHopByHop(lower) || DROPPED.contains(lower)) {
         continue;
+      }
+      if (lower.equals("sec-websocket-protocol")
+          && header.getValue().stream().anyMatch(v -> v.toLowerCase(Locale.ROOT).contains(WEBSOCKET_BEARER))) {
+        throw new IllegalArgumentException(
+            "header " + name + " carries a bearer token; identity and credentials are set by jit-access only");
       }
       for (String value : header.getValue()) {
         out.add(Map.entry(name, value));

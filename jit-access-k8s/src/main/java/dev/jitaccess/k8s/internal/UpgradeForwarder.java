@@ -40,6 +40,7 @@ public final class UpgradeForwarder {
   private final int connectTimeoutMillis;
   private final int readTimeoutMillis;
 
+  /** Takes socket factories, hostname verifier and timeouts from the {@code ApiClient}'s client. */
   public UpgradeForwarder(OkHttpClient client, ApiEndpoint endpoint) {
     this.endpoint = endpoint;
     this.socketFactory = client.socketFactory();
@@ -49,6 +50,12 @@ public final class UpgradeForwarder {
     this.readTimeoutMillis = client.readTimeoutMillis();
   }
 
+  /**
+   * Sends a checked upgrade request on a new socket.
+   *
+   * @throws RelayException if the connection failed, the answer was malformed, or the server switched to
+   *     another protocol; the socket is then closed
+   */
   public ForwardResponse forward(GuardedRequest request, String bearerToken) {
     String upgrade = Objects.requireNonNull(request.upgrade(), "upgrade");
     Socket socket = null;
