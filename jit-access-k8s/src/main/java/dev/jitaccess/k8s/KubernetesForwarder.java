@@ -1,5 +1,9 @@
 package dev.jitaccess.k8s;
 
+import dev.jitaccess.api.ForwardRequest;
+import dev.jitaccess.api.ForwardResponse;
+import dev.jitaccess.api.spi.ClusterForwarder;
+
 import dev.jitaccess.k8s.internal.ApiEndpoint;
 import dev.jitaccess.k8s.internal.GuardedRequest;
 import dev.jitaccess.k8s.internal.OkHttpForwarder;

@@ -1,5 +1,8 @@
 package dev.jitaccess.k8s;
 
+import dev.jitaccess.api.ForwardRequest;
+import dev.jitaccess.api.ForwardResponse;
+
 import static dev.jitaccess.k8s.Fixtures.SA_TOKEN;
 import static dev.jitaccess.k8s.Fixtures.forwarder;
 import static org.assertj.core.api.Assertions.assertThat;

@@ -1,5 +1,8 @@
 package dev.jitaccess.k8s;
 
+import dev.jitaccess.api.ForwardRequest;
+import dev.jitaccess.api.ForwardResponse;
+
 import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
 import static com.github.tomakehurst.wiremock.client.WireMock.absent;
 import static com.github.tomakehurst.wiremock.client.WireMock.any;

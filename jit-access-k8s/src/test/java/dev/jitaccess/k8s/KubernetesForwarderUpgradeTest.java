@@ -1,5 +1,9 @@
 package dev.jitaccess.k8s;
 
+import dev.jitaccess.api.ForwardRequest;
+import dev.jitaccess.api.ForwardResponse;
+import dev.jitaccess.api.UpgradedConnection;
+
 import static dev.jitaccess.k8s.Fixtures.AGENT_TOKEN;
 import static dev.jitaccess.k8s.Fixtures.SA_TOKEN;
 import static dev.jitaccess.k8s.Fixtures.forwarder;

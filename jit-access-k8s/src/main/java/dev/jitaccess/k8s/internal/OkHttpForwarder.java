@@ -1,9 +1,9 @@
 package dev.jitaccess.k8s.internal;
 
 import dev.jitaccess.api.RelayException;
-import dev.jitaccess.k8s.ForwardRequest;
-import dev.jitaccess.k8s.ForwardResponse;
-import dev.jitaccess.k8s.UpgradedConnection;
+import dev.jitaccess.api.ForwardRequest;
+import dev.jitaccess.api.ForwardResponse;
+import dev.jitaccess.api.UpgradedConnection;
 import java.io.IOException;
 import java.io.InputStream;
 import java.time.Duration;

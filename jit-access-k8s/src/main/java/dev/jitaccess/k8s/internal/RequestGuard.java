@@ -1,6 +1,6 @@
 package dev.jitaccess.k8s.internal;
 
-import dev.jitaccess.k8s.ForwardRequest;
+import dev.jitaccess.api.ForwardRequest;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;

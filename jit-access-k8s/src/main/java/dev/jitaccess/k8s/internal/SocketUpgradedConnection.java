@@ -1,6 +1,6 @@
 package dev.jitaccess.k8s.internal;
 
-import dev.jitaccess.k8s.UpgradedConnection;
+import dev.jitaccess.api.UpgradedConnection;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;

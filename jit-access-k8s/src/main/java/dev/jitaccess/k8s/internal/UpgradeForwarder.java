@@ -1,8 +1,8 @@
 package dev.jitaccess.k8s.internal;
 
 import dev.jitaccess.api.RelayException;
-import dev.jitaccess.k8s.ForwardResponse;
-import dev.jitaccess.k8s.UpgradedConnection;
+import dev.jitaccess.api.ForwardResponse;
+import dev.jitaccess.api.UpgradedConnection;
 import java.io.BufferedInputStream;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
