@@ -91,4 +91,25 @@ final class Slf4jAuditSinkTest {
 
     assertThat(line).contains("subject=\"\uD83D\uDE00\"").contains("detail=\"\\ud800x\"");
   }
+
+  @Test
+  void creatingASinkOnALoggerThatDropsInfoWarns() {
+    capture(Slf4jAuditSink.class.getName());
+    Logger silenced = (Logger) LoggerFactory.getLogger("silenced.audit");
+    silenced.setLevel(Level.WARN);
+    try {
+      Slf4jAuditSink.create("silenced.audit");
+    } finally {
+      silenced.setLevel(null);
+    }
+
+    assertThat(appender.list)
+        .singleElement()
+        .satisfies(
+            e -> {
+              assertThat(e.getLevel()).isEqualTo(Level.WARN);
+              assertThat(e.getFormattedMessage())
+                  .isEqualTo("Audit logger silenced.audit does not log at INFO: audit events sent to it are dropped");
+            });
+  }
 }
