@@ -28,6 +28,7 @@ import java.security.KeyPair;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -522,13 +523,20 @@ public final class JitAccess {
         request.requestedTtl() == null ? grantTtl : min(request.requestedTtl(), maxGrantTtl);
     ttl = min(ttl, granted.maxTtl());
     Instant now = clock.instant();
+    // Whole seconds, because that is what the signed form (JWT NumericDate) carries: the grant the agent
+    // verifies must equal the one the engine made. Rounding down never lengthens a grant.
+    Instant issuedAt = now.truncatedTo(ChronoUnit.SECONDS);
+    Instant expiresAt = now.plus(ttl).truncatedTo(ChronoUnit.SECONDS);
+    if (!expiresAt.isAfter(issuedAt)) {
+      expiresAt = issuedAt.plusSeconds(1);
+    }
     return new Grant(
         UUID.randomUUID().toString(),
         request.subject(),
         request.cluster(),
         granted.permissions(),
-        now,
-        now.plus(ttl),
+        issuedAt,
+        expiresAt,
         request.justification());
   }
 

@@ -82,6 +82,16 @@ final class JitAccessSessionTokenTest {
   }
 
   @Test
+  void signedGrantRoundTripsExactlyOnAClockWithNanoseconds() {
+    clock.advance(Duration.ofNanos(123_456_789));
+    Grant grant = jit.authorize(jit.issueSessionToken(ALICE), "prod");
+
+    assertThat(grant.issuedAt().getNano()).isZero();
+    assertThat(grant.expiresAt()).isBeforeOrEqualTo(clock.instant().plus(jit.grantTtl()));
+    assertThat(jit.grantVerifier("prod").verify(jit.signGrant(grant))).isEqualTo(grant);
+  }
+
+  @Test
   void grantVerifierChecksTheAudience() {
     Grant grant = jit.authorize(jit.issueSessionToken(ALICE), "prod");
     String jws = jit.signGrant(grant);
