@@ -93,6 +93,7 @@ final class Bindings {
                 .name(owner.serviceAccount())
                 .namespace(owner.namespace()));
     String ns = permission.namespace();
+    String display = ns == null ? "clusterrolebinding/" + name : "rolebinding/" + ns + "/" + name;
     if (ns == null) {
       V1ClusterRoleBinding body =
           new V1ClusterRoleBinding().metadata(meta).roleRef(roleRef).subjects(subjects);
@@ -101,7 +102,7 @@ final class Bindings {
           () -> rbac.createClusterRoleBinding(body).execute(),
           () -> rbac.readClusterRoleBinding(name).execute(),
           existing -> {
-            checkAdoptable(BindingRef.of(existing), owner, permission);
+            checkAdoptable(BindingRef.of(existing), display, owner, permission);
             return existing;
           });
     } else {
@@ -112,16 +113,17 @@ final class Bindings {
           () -> rbac.createNamespacedRoleBinding(ns, body).execute(),
           () -> rbac.readNamespacedRoleBinding(name, ns).execute(),
           existing -> {
-            checkAdoptable(BindingRef.of(existing), owner, permission);
+            checkAdoptable(BindingRef.of(existing), display, owner, permission);
             return existing;
           });
     }
   }
 
-  private static void checkAdoptable(BindingRef existing, Owner owner, Permission permission) {
+  private static void checkAdoptable(
+      BindingRef existing, String display, Owner owner, Permission permission) {
     if (!existing.isOwnedBy(owner.subjectId())) {
       throw new ProvisioningException(
-          existing.displayName()
+          display
               + " already exists but was not created by jit-access for this subject (missing the "
               + Names.MANAGED_BY_LABEL
               + " label or the "
@@ -133,7 +135,7 @@ final class Bindings {
     }
     if (!existing.bindsExactly(permission.clusterRole(), owner.namespace(), owner.serviceAccount())) {
       throw new ProvisioningException(
-          existing.displayName()
+          display
               + " carries jit-access's marks but does not bind exactly ClusterRole "
               + permission.clusterRole()
               + " to "
