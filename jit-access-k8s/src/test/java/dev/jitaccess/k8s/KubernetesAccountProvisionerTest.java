@@ -628,6 +628,96 @@ final class KubernetesAccountProvisionerTest {
   }
 
   @Test
+  void failureAfterTheAccountLeavesNoUnownedBindingAndIsReconciledNextTime() {
+    KubeStubs.stubFirstProvision(ALICE, "tok-1", T0.plusSeconds(600));
+    stubFor(
+        post(urlPathEqualTo(CRB_PATH))
+            .willReturn(KubeStubs.status(403, "Forbidden", "cannot bind clusterrole view")));
+    KubernetesAccountProvisioner provisioner = builder().build();
+    Grant grant = grant("g-1", ALICE, VIEW_ALL);
+
+    assertThatThrownBy(() -> provisioner.ensure(grant))
+        .isInstanceOfSatisfying(
+            ProvisioningException.class,
+            e -> {
+              assertThat(e.statusCode()).isEqualTo(403);
+              assertThat(e.isRetryable()).isFalse();
+            })
+        .hasMessageContaining("deploy/agent-rbac.yaml");
+    List<String> order =
+        getAllServeEvents().stream()
+            .map(e -> e.getRequest().getMethod() + " " + e.getRequest().getUrl().replaceAll("\\?.*", ""))
+            .filter(c -> c.startsWith("POST"))
+            .collect(Collectors.toList());
+    assertThat(order).containsExactly("POST " + CRB_PATH, "POST " + SA_PATH); // newest first
+    verify(0, postRequestedFor(urlPathEqualTo(KubeStubs.tokenPath(KubeStubs.saName(ALICE)))));
+
+    stubFor(
+        post(urlPathEqualTo(CRB_PATH))
+            .willReturn(json(201, KubeStubs.managedClusterBinding(ALICE, "view"))));
+    resetAllRequests();
+    ProvisionedAccount account = provisioner.ensure(grant);
+
+    assertThat(account.token()).isEqualTo("tok-1");
+    verify(1, getRequestedFor(urlPathEqualTo(CRB_PATH)));
+    verify(1, postRequestedFor(urlPathEqualTo(CRB_PATH)));
+  }
+
+  @Test
+  void accountDeletedBehindOurBackIsProvisionedAgainOnTheNextRefresh() {
+    KubeStubs.stubFirstProvision(ALICE, "tok-1", T0.plusSeconds(600));
+    KubernetesAccountProvisioner provisioner = builder().build();
+    Grant grant = grant("g-1", ALICE, VIEW_ALL);
+    provisioner.ensure(grant);
+    String sa = KubeStubs.saName(ALICE);
+    stubFor(
+        com.github.tomakehurst.wiremock.client.WireMock.patch(urlPathEqualTo(KubeStubs.saPath(sa)))
+            .willReturn(KubeStubs.notFound()));
+    stubFor(
+        post(urlPathEqualTo(KubeStubs.tokenPath(sa)))
+            .willReturn(json(201, KubeStubs.tokenAnswer(ALICE, "tok-2", 600, T0.plusSeconds(700)))));
+    resetAllRequests();
+    clock.advance(Duration.ofSeconds(61));
+
+    ProvisionedAccount account = provisioner.ensure(grant);
+
+    assertThat(account.token()).isEqualTo("tok-2"); // the old token died with the old account
+    verify(1, postRequestedFor(urlPathEqualTo(SA_PATH)));
+    verify(1, postRequestedFor(urlPathEqualTo(CRB_PATH)));
+  }
+
+  @Test
+  void tokensNeverReachTheLogsAndHappyPathsLogNoWarning() {
+    ch.qos.logback.classic.Logger logger =
+        (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger("dev.jitaccess");
+    ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> appender =
+        new ch.qos.logback.core.read.ListAppender<>();
+    appender.start();
+    ch.qos.logback.classic.Level before = logger.getLevel();
+    logger.setLevel(ch.qos.logback.classic.Level.DEBUG);
+    logger.addAppender(appender);
+    try {
+      KubeStubs.stubFirstProvision(ALICE, "secret-token-value", T0.plusSeconds(600));
+      KubernetesAccountProvisioner provisioner = builder().build();
+      provisioner.ensure(grant("g-1", ALICE, VIEW_ALL, EDIT_TEAM_A));
+      clock.advance(Duration.ofMinutes(9));
+      provisioner.ensure(grant("g-1", ALICE, VIEW_ALL, EDIT_TEAM_A));
+      provisioner.remove(ALICE);
+    } finally {
+      logger.detachAppender(appender);
+      logger.setLevel(before);
+    }
+
+    assertThat(appender.list).isNotEmpty();
+    assertThat(appender.list)
+        .allSatisfy(
+            event -> {
+              assertThat(event.getFormattedMessage()).doesNotContain("secret-token-value");
+              assertThat(event.getLevel().isGreaterOrEqual(ch.qos.logback.classic.Level.WARN)).isFalse();
+            });
+  }
+
+  @Test
   void builderRejectsBadSettingsAtOnce() {
     assertThatThrownBy(() -> KubernetesAccountProvisioner.builder().tokenTtl(Duration.ofMinutes(9)))
         .isInstanceOf(IllegalArgumentException.class)

@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.UnaryOperator;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -117,7 +118,7 @@ public final class KubeCalls {
    * @throws ProvisioningException if the object could not be created or is not ours
    */
   public <T> Outcome<T> createOrAdopt(
-      String what, Call<T> create, Call<T> read, java.util.function.UnaryOperator<T> adopt) {
+      String what, Call<T> create, Call<T> read, UnaryOperator<T> adopt) {
     return retrying(
         what,
         attempt -> {
@@ -253,7 +254,12 @@ public final class KubeCalls {
   }
 
   private static String joined(@Nullable String reason, @Nullable String message) {
-    String text = (reason == null ? "" : reason) + (message == null ? "" : ": " + message);
+    String text;
+    if (reason == null || message == null) {
+      text = reason != null ? reason : message != null ? message : "";
+    } else {
+      text = reason + ": " + message;
+    }
     return text.length() > 300 ? text.substring(0, 300) + "..." : text;
   }
 }
