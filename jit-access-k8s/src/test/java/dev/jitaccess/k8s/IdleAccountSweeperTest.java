@@ -231,4 +231,38 @@ final class IdleAccountSweeperTest {
     assertThat(sweeper(500).sweep().isEmpty()).isTrue();
     verify(0, deleteRequestedFor(anyUrl()));
   }
+  @Test
+  void startSweepsAtOnceAndCloseStopsIt() {
+    stubFor(get(urlPathEqualTo(SA_PATH)).willReturn(json(200, KubeStubs.accountList(List.of(), null))));
+    KubeStubs.stubBindingLists(List.of(), List.of());
+    java.util.concurrent.ScheduledExecutorService executor =
+        java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+    try {
+      IdleAccountSweeper sweeper = sweeper(500);
+      sweeper.start(executor);
+
+      org.awaitility.Awaitility.await()
+          .atMost(Duration.ofSeconds(10))
+          .untilAsserted(() -> verify(1, getRequestedFor(urlPathEqualTo(SA_PATH))));
+      sweeper.close();
+      sweeper.close();
+
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> sweeper.start(executor))
+          .isInstanceOf(IllegalStateException.class);
+      assertThat(executor.isShutdown()).isFalse(); // a caller's executor is the caller's
+    } finally {
+      executor.shutdownNow();
+    }
+  }
+
+  @Test
+  void builderRejectsBadSettingsAtOnce() {
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> IdleAccountSweeper.builder().pageSize(0))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("0");
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () -> IdleAccountSweeper.builder().period(Duration.ofMinutes(6)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("PT6M");
+  }
 }
