@@ -265,4 +265,24 @@ final class IdleAccountSweeperTest {
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("PT6M");
   }
+  @Test
+  void labelledBindingOfSomeoneElseIsNotDeleted() {
+    stubFor(get(urlPathEqualTo(SA_PATH)).willReturn(json(200, KubeStubs.accountList(List.of(), null))));
+    V1ClusterRoleBinding victim = KubeStubs.managedClusterBinding("ghost", "cluster-admin");
+    victim
+        .getMetadata()
+        .name("cluster-admin-for-ops");
+    victim.subjects(
+        List.of(
+            new io.kubernetes.client.openapi.models.RbacV1Subject()
+                .kind("Group")
+                .apiGroup("rbac.authorization.k8s.io")
+                .name("ops")));
+    KubeStubs.stubBindingLists(List.of(victim), List.of());
+
+    SweepResult result = sweeper(500).sweep();
+
+    assertThat(result.deletedBindings()).isEmpty();
+    verify(0, deleteRequestedFor(anyUrl()));
+  }
 }

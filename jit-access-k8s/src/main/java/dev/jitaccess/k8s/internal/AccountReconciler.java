@@ -134,6 +134,11 @@ public final class AccountReconciler {
           && existing.isOwnedBy(owner.subjectId())
           && existing.bindsExactly(wanted.clusterRole(), owner.namespace(), owner.serviceAccount())) {
         present.add(key);
+      } else if (!existing.bindsOnlyJitAccounts(owner.namespace())) {
+        log.warn(
+            "Not deleting {}: it carries jit-access labels but binds subjects outside {}",
+            existing.displayName(),
+            owner.namespace());
       } else if (bindings.delete(existing)) {
         log.info("Deleted {} of ServiceAccount {}", existing.displayName(), owner.serviceAccount());
       }

@@ -71,6 +71,24 @@ record BindingRef(
         && subjectId.equals(annotations.get(Names.SUBJECT_ANNOTATION));
   }
 
+  /**
+   * Whether deleting it can only take access away from jit-access's own accounts: every subject is a
+   * {@code jit-} ServiceAccount in the given namespace. A managed-by label alone is not enough, because
+   * whoever can label a binding could otherwise make the agent delete someone else's binding.
+   */
+  boolean bindsOnlyJitAccounts(String saNamespace) {
+    for (RbacV1Subject subject : subjects) {
+      String name = subject.getName();
+      if (!"ServiceAccount".equals(subject.getKind())
+          || !saNamespace.equals(subject.getNamespace())
+          || name == null
+          || !name.startsWith(Names.PREFIX)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   /** Whether it binds exactly the ClusterRole to exactly the one ServiceAccount. */
   boolean bindsExactly(String clusterRole, String saNamespace, String saName) {
     if (!"ClusterRole".equals(roleKind) || !clusterRole.equals(roleName) || subjects.size() != 1) {

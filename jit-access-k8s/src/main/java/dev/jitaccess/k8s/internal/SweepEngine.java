@@ -25,7 +25,8 @@ import org.slf4j.LoggerFactory;
  * hash names is absent, expired, or the label is missing or malformed. An account is deleted when its
  * {@code expires-at} is past, missing or unparseable: jit-access always writes a valid value, so anything
  * else is damage or tampering, and deleting only costs the user a re-provisioning on the next request
- * (fail closed). Bindings go first, then accounts.
+ * (fail closed). Bindings go first, then accounts. A labelled binding that binds anything but {@code jit-}
+ * ServiceAccounts of our namespace is never deleted (logged instead): a label is not proof of ownership.
  */
 public final class SweepEngine {
   private static final Logger log = LoggerFactory.getLogger(SweepEngine.class);
@@ -92,6 +93,13 @@ public final class SweepEngine {
     for (BindingRef binding : allBindings) {
       String owner = Names.serviceAccountOrNull(binding.labels().get(Names.SUBJECT_HASH_LABEL));
       if (owner != null && live.contains(owner)) {
+        continue;
+      }
+      if (!binding.bindsOnlyJitAccounts(namespace)) {
+        log.warn(
+            "Sweeper is not deleting {}: it carries the jit-access label but binds subjects outside {}",
+            binding.displayName(),
+            namespace);
         continue;
       }
       try {
