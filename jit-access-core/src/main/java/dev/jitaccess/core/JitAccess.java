@@ -22,6 +22,7 @@ import dev.jitaccess.core.internal.GrantCache;
 import dev.jitaccess.core.internal.GrantKey;
 import dev.jitaccess.core.internal.KeyRing;
 import dev.jitaccess.core.internal.RevocationRegistry;
+import dev.jitaccess.core.internal.SignedGrantCache;
 import dev.jitaccess.core.internal.TokenHash;
 import dev.jitaccess.core.internal.TokenIssuer;
 import java.security.KeyPair;
@@ -35,6 +36,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.Collectors;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -83,6 +85,8 @@ public final class JitAccess {
   private final AuthenticationCache authentications;
   private final RevocationRegistry revocations = new RevocationRegistry();
   private final SessionTokenIdentityProvider sessionTokens;
+  private final SignedGrantCache signedGrants;
+  private final List<RevocationListener> revocationListeners = new CopyOnWriteArrayList<>();
   private final AgentCredentialVerifier agentCredentials;
 
   private JitAccess(Builder b, KeyRing keyRing) {
@@ -102,6 +106,7 @@ public final class JitAccess {
     this.grants =
         new GrantCache(clock, b.grantCacheSize, clock.equals(InstantSource.system()), this::expired);
     this.authentications = new AuthenticationCache(clock, b.authenticationCacheSize);
+    this.signedGrants = new SignedGrantCache(clock, b.grantCacheSize);
     this.sessionTokens =
         SessionTokenIdentityProvider.builder()
             .keySource(keyRing::publicKeys)
@@ -259,7 +264,38 @@ public final class JitAccess {
    * @throws NullPointerException if {@code grant} is null
    */
   public String signGrant(Grant grant) {
-    return keyRing.signGrant(Objects.requireNonNull(grant, "grant"));
+    Objects.requireNonNull(grant, "grant");
+    // One signature per grant, not per request: the relay signs on every call it forwards.
+    String signed = signedGrants.get(grant);
+    if (signed == null) {
+      signed = keyRing.signGrant(grant);
+      signedGrants.put(grant, signed);
+    }
+    return signed;
+  }
+
+  /**
+   * Records an event in the audit trail, to every sink, guarded like the engine's own events: a failing sink
+   * is logged and reported to the others, never thrown. The relay records its per-request events this way.
+   *
+   * @param event the event; it must carry no token, key or signature
+   * @return true when at least one sink accepted it (or no sink is configured)
+   * @throws NullPointerException if {@code event} is null
+   */
+  public boolean audit(AuditEvent event) {
+    return audit.dispatch(Objects.requireNonNull(event, "event"));
+  }
+
+  /**
+   * Registers a listener told about every revocation after it took effect in this engine; the relay uses it to
+   * push revocations to the agents, which close the subject's open streams. Listeners run on the revoking
+   * thread, must be fast, and a listener that throws is logged and does not stop the others.
+   *
+   * @param listener the listener
+   * @throws NullPointerException if {@code listener} is null
+   */
+  public void addRevocationListener(RevocationListener listener) {
+    revocationListeners.add(Objects.requireNonNull(listener, "listener"));
   }
 
   /**
@@ -602,6 +638,13 @@ public final class JitAccess {
             attributes));
     log.info("Revoked {} on {}: {} cached grant(s)", subjectId, cluster == null ? "all clusters" : cluster,
         removed.size());
+    for (RevocationListener listener : revocationListeners) {
+      try {
+        listener.revoked(subjectId, cluster);
+      } catch (RuntimeException e) {
+        log.warn("Revocation listener {} failed for subject {}", listener.getClass().getName(), subjectId, e);
+      }
+    }
   }
 
   private void expired(Grant grant) {
