@@ -22,6 +22,7 @@ import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
@@ -31,6 +32,7 @@ import java.util.ArrayDeque;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,6 +49,9 @@ public final class UserRequestHandler extends ChannelInboundHandlerAdapter {
 
   /** Inbound messages held while a request is being authorized or answered (pipelining); more closes. */
   private static final int MAX_PENDING = 64;
+
+  /** How long a refused HTTP/1.1 connection keeps draining input before it is closed. */
+  private static final long LINGER_MILLIS = 1000;
 
   private enum State {
     AWAIT_HEAD,
@@ -360,7 +365,26 @@ public final class UserRequestHandler extends ChannelInboundHandlerAdapter {
       auditRequest(e, message);
       closeStream(e);
     }
-    c.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+    if (http2) {
+      c.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+    } else {
+      c.writeAndFlush(response).addListener(f -> lingeringClose(c));
+    }
+  }
+
+  /**
+   * Ends the TLS session after a refusal but keeps reading (and discarding) for a moment, so a client still
+   * sending a large refused request sees the answer instead of a connection reset.
+   */
+  private static void lingeringClose(ChannelHandlerContext c) {
+    SslHandler ssl = c.pipeline().get(SslHandler.class);
+    if (ssl == null || !c.channel().isActive()) {
+      c.close();
+      return;
+    }
+    ssl.closeOutbound();
+    c.channel().config().setAutoRead(true);
+    c.executor().schedule(() -> c.close(), LINGER_MILLIS, TimeUnit.MILLISECONDS);
   }
 
   private void closeAll(String why) {
