@@ -153,6 +153,11 @@ public final class TestTunnelAgent implements TunnelRegistry, AutoCloseable {
     return r;
   }
 
+  /** The next request already received, or null. */
+  public @Nullable Received pollRequest() {
+    return received.poll();
+  }
+
   /** Whether the agent received nothing (yet). */
   public boolean receivedNothing() {
     return received.isEmpty();
@@ -237,13 +242,9 @@ public final class TestTunnelAgent implements TunnelRegistry, AutoCloseable {
         return;
       }
       String json;
-      if (path.equals("/api")) {
-        Map<String, Object> discovery = new LinkedHashMap<>();
-        discovery.put("kind", "APIVersions");
-        discovery.put("versions", List.of("v1"));
-        discovery.put(
-            "serverAddressByClientCIDRs", List.of(Map.of("clientCIDR", "0.0.0.0/0", "serverAddress", "10.0.0.1:6443")));
-        json = JSONObjectUtils.toJSONString(discovery);
+      String bare = path.contains("?") ? path.substring(0, path.indexOf('?')) : path;
+      if (DISCOVERY.containsKey(bare)) {
+        json = DISCOVERY.get(bare);
       } else {
         Map<String, Object> echo = new LinkedHashMap<>();
         echo.put("method", h.method().toString());
@@ -263,6 +264,25 @@ public final class TestTunnelAgent implements TunnelRegistry, AutoCloseable {
       body.release();
     }
   }
+
+  /** Real-shaped discovery and list answers, enough for {@code kubectl get ns}. */
+  private static final Map<String, String> DISCOVERY =
+      Map.of(
+          "/api",
+          "{\"kind\":\"APIVersions\",\"versions\":[\"v1\"],\"serverAddressByClientCIDRs\":"
+              + "[{\"clientCIDR\":\"0.0.0.0/0\",\"serverAddress\":\"10.0.0.1:6443\"}]}",
+          "/apis",
+          "{\"kind\":\"APIGroupList\",\"apiVersion\":\"v1\",\"groups\":[]}",
+          "/api/v1",
+          "{\"kind\":\"APIResourceList\",\"groupVersion\":\"v1\",\"resources\":[{\"name\":\"namespaces\","
+              + "\"singularName\":\"namespace\",\"namespaced\":false,\"kind\":\"Namespace\","
+              + "\"verbs\":[\"create\",\"delete\",\"get\",\"list\",\"watch\"],\"shortNames\":[\"ns\"]}]}",
+          "/api/v1/namespaces",
+          "{\"kind\":\"NamespaceList\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"7\"},\"items\":["
+              + "{\"metadata\":{\"name\":\"default\",\"creationTimestamp\":\"2026-01-01T00:00:00Z\"},"
+              + "\"status\":{\"phase\":\"Active\"}},"
+              + "{\"metadata\":{\"name\":\"team-a\",\"creationTimestamp\":\"2026-01-01T00:00:00Z\"},"
+              + "\"status\":{\"phase\":\"Active\"}}]}");
 
   private static Http2Headers status(String code) {
     return new DefaultHttp2Headers().status(code);
