@@ -367,7 +367,7 @@ final class RelayServerTest {
     HttpResponse<String> response =
         client(HttpClient.Version.HTTP_1_1)
             .send(
-                HttpRequest.newBuilder(uri("/clusters/prod/api/v1/namespaces"))
+                HttpRequest.newBuilder(uri("/clusters/prod/api/v1/namespaces/default/configmaps"))
                     .header("Authorization", "Bearer alice-token")
                     .POST(HttpRequest.BodyPublishers.ofString("{\"kind\":\"Namespace\"}"))
                     .build(),
@@ -493,5 +493,59 @@ final class RelayServerTest {
       client.send(get("/clusters/prod/api/two", "Authorization: Bearer alice-token"));
       assertThat(client.readUntilClosed()).startsWith("HTTP/1.1 200").contains("/api/two");
     }
+  }
+
+  @Test
+  void websocketUpgradeBecomesABytePipeAfterTheAgentSwitched() throws Exception {
+    try (RawTlsClient client = new RawTlsClient(CERTS, relay.port())) {
+      client.send(
+          "GET /clusters/prod/exec/pod?command=sh HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer alice-token\r\n"
+              + "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+              + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+              + "Sec-WebSocket-Protocol: v5.channel.k8s.io, v4.channel.k8s.io\r\n\r\n");
+      String head = client.readUntil("\r\n\r\n", new StringBuilder());
+
+      assertThat(head)
+          .startsWith("HTTP/1.1 101 Switching Protocols")
+          .containsIgnoringCase("upgrade: websocket")
+          .containsIgnoringCase("sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
+          .containsIgnoringCase("sec-websocket-protocol: v5.channel.k8s.io")
+          .doesNotContainIgnoringCase("jit-upgraded");
+      client.send("ping");
+      assertThat(client.readUntil("echo:ping", new StringBuilder(head))).endsWith("echo:ping");
+    }
+    TestTunnelAgent.Received received = agent.nextRequest();
+    assertThat(received.all("jit-upgrade")).containsExactly("websocket");
+    assertThat(received.all("sec-websocket-key")).containsExactly("dGhlIHNhbXBsZSBub25jZQ==");
+    assertThat(received.all("jit-grant")).containsExactly(FakeAccessEngine.SIGNED_GRANT);
+    assertThat(received.names()).doesNotContain("connection", "upgrade", "authorization");
+  }
+
+  @Test
+  void spdyUpgradeIsAnswered101WithTheAgentsStreamProtocol() throws Exception {
+    try (RawTlsClient client = new RawTlsClient(CERTS, relay.port())) {
+      client.send(
+          "POST /clusters/prod/exec/pod HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer alice-token\r\n"
+              + "Connection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: v4.channel.k8s.io\r\n\r\n");
+      String head = client.readUntil("\r\n\r\n", new StringBuilder());
+
+      assertThat(head)
+          .startsWith("HTTP/1.1 101")
+          .containsIgnoringCase("upgrade: SPDY/3.1")
+          .containsIgnoringCase("x-stream-protocol-version: v4.channel.k8s.io");
+      client.send("frames");
+      assertThat(client.readUntil("echo:frames", new StringBuilder())).contains("echo:frames");
+    }
+  }
+
+  @Test
+  void upgradeAnsweredWithoutASwitchIsPassedBackAndClosedWithoutAPipe() throws Exception {
+    String response =
+        raw(
+            "GET /clusters/prod/exec-denied/pod HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer alice-token\r\n"
+                + "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
+
+    assertThat(response).startsWith("HTTP/1.1 403").containsIgnoringCase("connection: close").doesNotContain("101");
   }
 }

@@ -16,13 +16,14 @@ final class UserExchange {
   final String requestId = UUID.randomUUID().toString();
   final HttpMethod method;
   final Instant started;
-  final boolean keepAlive;
+  boolean keepAlive;
   /** The path as routed (authorized, audited and forwarded), or a sanitized raw target before routing. */
   String path;
   @Nullable String cluster;
   @Nullable Grant grant;
   @Nullable Http2StreamChannel stream;
   @Nullable String upgrade;
+  @Nullable String websocketKey;
   boolean hasBody;
   boolean requestDone;
   boolean responseStarted;

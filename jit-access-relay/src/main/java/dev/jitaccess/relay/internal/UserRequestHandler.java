@@ -20,7 +20,9 @@ import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
+import io.netty.handler.codec.http2.Http2DataFrame;
 import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.timeout.IdleStateEvent;
@@ -131,6 +133,10 @@ public final class UserRequestHandler extends ChannelInboundHandlerAdapter {
         throw tooLarge();
       }
       e.upgrade = http2 ? null : UserUpgrade.requestedProtocol(request.headers());
+      if (e.upgrade != null) {
+        e.keepAlive = false;
+        e.websocketKey = request.headers().get(io.netty.handler.codec.http.HttpHeaderNames.SEC_WEBSOCKET_KEY);
+      }
       e.hasBody = hasBody(request);
       Http2Headers headers = forwardHeaders(request, route, e);
       if (request instanceof LastHttpContent last && e.hasBody) {
@@ -236,7 +242,8 @@ public final class UserRequestHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     e.stream = stream;
-    stream.writeAndFlush(new DefaultHttp2HeadersFrame(headers, !e.hasBody));
+    // An upgrade keeps the stream open for the bytes that follow the switch.
+    stream.writeAndFlush(new DefaultHttp2HeadersFrame(headers, !e.hasBody && e.upgrade == null));
     e.requestDone = !e.hasBody;
     state = State.FORWARDING;
     drainPendingBody(e);
@@ -282,17 +289,27 @@ public final class UserRequestHandler extends ChannelInboundHandlerAdapter {
   void onTunnelMessage(Channel stream, Object msg) {
     onLoop(() -> {
       UserExchange e = ex;
+      if (e != null && e.stream == stream && e.status == 101 && msg instanceof Http2DataFrame data) {
+        ctx().writeAndFlush(data.content()); // bytes that beat the switch to the pipe handlers
+        return;
+      }
       if (e == null || e.stream != stream || state == State.CLOSING) {
         ReferenceCountUtil.release(msg);
         return;
       }
-      UserResponseWriter.Outcome outcome = responses.write(ctx(), e, msg);
-      if (outcome == UserResponseWriter.Outcome.DONE) {
+      if (e.upgrade != null && !e.responseStarted && msg instanceof Http2HeadersFrame frame
+          && UserUpgrade.isUpgraded(e, frame.headers())) {
+        e.status = 101;
+        e.responseStarted = true;
+        e.responseDone = true;
+        state = State.CLOSING;
+        releasePending();
+        UserUpgrade.pipe(ctx(), stream, e, frame.headers(), () -> onLoop(() -> auditRequest(e, "upgraded")));
+        return;
+      }
+      if (responses.write(ctx(), e, msg)) {
         e.responseDone = true;
         finish(e);
-      } else if (outcome == UserResponseWriter.Outcome.UPGRADED) {
-        UserUpgrade.pipe(ctx(), stream, e, () -> auditRequest(e, "upgraded"));
-        state = State.CLOSING;
       }
       updateTunnelAutoRead(e);
     });
@@ -490,7 +507,11 @@ public final class UserRequestHandler extends ChannelInboundHandlerAdapter {
     if (c.executor().inEventLoop()) {
       task.run();
     } else {
-      c.executor().execute(task);
+      try {
+        c.executor().execute(task);
+      } catch (RejectedExecutionException shuttingDown) {
+        log.debug("Relay is shutting down; dropped an event for channel {}", c.channel().id());
+      }
     }
   }
 

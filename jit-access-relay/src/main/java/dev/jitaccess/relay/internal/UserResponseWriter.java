@@ -27,38 +27,31 @@ import java.util.Map;
  */
 final class UserResponseWriter {
 
-  /** What a tunnel frame meant for the exchange. */
-  enum Outcome {
-    CONTINUE,
-    DONE,
-    UPGRADED
-  }
-
   private final boolean http2;
 
   UserResponseWriter(boolean http2) {
     this.http2 = http2;
   }
 
-  Outcome write(ChannelHandlerContext ctx, UserExchange e, Object msg) {
+  boolean write(ChannelHandlerContext ctx, UserExchange e, Object msg) {
     if (msg instanceof Http2HeadersFrame frame) {
       return e.responseStarted ? trailers(ctx, frame) : head(ctx, e, frame);
     }
     if (msg instanceof Http2DataFrame frame) {
       if (!e.responseStarted) {
         frame.release();
-        return Outcome.CONTINUE;
+        return false;
       }
       e.bytesOut += frame.content().readableBytes();
       boolean last = frame.isEndStream();
       ctx.writeAndFlush(last ? new DefaultLastHttpContent(frame.content()) : new DefaultHttpContent(frame.content()));
-      return last ? Outcome.DONE : Outcome.CONTINUE;
+      return last;
     }
     ReferenceCountUtil.release(msg);
-    return Outcome.CONTINUE;
+    return false;
   }
 
-  private Outcome head(ChannelHandlerContext ctx, UserExchange e, Http2HeadersFrame frame) {
+  private boolean head(ChannelHandlerContext ctx, UserExchange e, Http2HeadersFrame frame) {
     Http2Headers headers = frame.headers();
     HttpResponseStatus status;
     try {
@@ -67,12 +60,7 @@ final class UserResponseWriter {
       status = HttpResponseStatus.BAD_GATEWAY;
     }
     if (status.code() >= 100 && status.code() < 200) {
-      return Outcome.CONTINUE; // informational answers are not relayed
-    }
-    if (e.upgrade != null && UserUpgrade.isUpgraded(e, headers)) {
-      e.status = 101;
-      e.responseStarted = true;
-      return Outcome.UPGRADED;
+      return false; // informational answers are not relayed
     }
     e.status = status.code();
     e.responseStarted = true;
@@ -94,15 +82,15 @@ final class UserResponseWriter {
       response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
     }
     ctx.writeAndFlush(response);
-    return end ? Outcome.DONE : Outcome.CONTINUE;
+    return end;
   }
 
-  private static Outcome trailers(ChannelHandlerContext ctx, Http2HeadersFrame frame) {
+  private static boolean trailers(ChannelHandlerContext ctx, Http2HeadersFrame frame) {
     if (!frame.isEndStream()) {
-      return Outcome.CONTINUE;
+      return false;
     }
     ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
-    return Outcome.DONE;
+    return true;
   }
 
   private static void copyHeaders(Http2Headers from, HttpHeaders to) {

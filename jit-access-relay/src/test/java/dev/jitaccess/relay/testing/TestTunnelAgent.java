@@ -221,7 +221,13 @@ public final class TestTunnelAgent implements TunnelRegistry, AutoCloseable {
           return;
         }
         String path = h.path().toString();
-        if (path.startsWith("/watch") && msg instanceof Http2HeadersFrame) {
+        if (path.startsWith("/exec") && msg instanceof Http2HeadersFrame) {
+          upgrade(ctx, h, path);
+        } else if (path.startsWith("/exec") && msg instanceof Http2DataFrame) {
+          ctx.writeAndFlush(
+              new DefaultHttp2DataFrame(Unpooled.copiedBuffer("echo:" + body.toString(StandardCharsets.UTF_8), StandardCharsets.UTF_8)));
+          body.clear();
+        } else if (path.startsWith("/watch") && msg instanceof Http2HeadersFrame) {
           received.add(new Received(h, ""));
           ctx.writeAndFlush(new DefaultHttp2HeadersFrame(status("200").set("content-type", "application/json")));
           watches.add(ctx.channel());
@@ -233,6 +239,26 @@ public final class TestTunnelAgent implements TunnelRegistry, AutoCloseable {
       } finally {
         ReferenceCountUtil.release(msg);
       }
+    }
+
+    /** Plays kube-apiserver's switch: {@code /exec-denied} answers 403, other {@code /exec} paths switch. */
+    private void upgrade(ChannelHandlerContext ctx, Http2Headers h, String path) {
+      received.add(new Received(h, ""));
+      CharSequence protocol = h.get("jit-upgrade");
+      if (path.startsWith("/exec-denied") || protocol == null) {
+        byte[] json = "{\"kind\":\"Status\",\"code\":403}".getBytes(StandardCharsets.UTF_8);
+        ctx.write(new DefaultHttp2HeadersFrame(status("403").set("content-type", "application/json")));
+        ctx.writeAndFlush(new DefaultHttp2DataFrame(Unpooled.wrappedBuffer(json), true));
+        return;
+      }
+      Http2Headers answer = status("200").set("jit-upgraded", protocol);
+      CharSequence subprotocol = h.get("sec-websocket-protocol");
+      if (subprotocol != null) {
+        answer.set("sec-websocket-protocol", subprotocol.toString().split(",")[0].strip());
+      } else {
+        answer.set("x-stream-protocol-version", "v4.channel.k8s.io");
+      }
+      ctx.writeAndFlush(new DefaultHttp2HeadersFrame(answer));
     }
 
     private void answer(ChannelHandlerContext ctx, Http2Headers h, String text) {
