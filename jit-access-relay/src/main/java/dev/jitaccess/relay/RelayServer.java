@@ -1,0 +1,449 @@
+package dev.jitaccess.relay;
+
+import dev.jitaccess.api.RelayException;
+import dev.jitaccess.relay.internal.AccessEngine;
+import dev.jitaccess.relay.internal.KubeconfigWriter;
+import dev.jitaccess.relay.internal.TunnelRegistry;
+import dev.jitaccess.relay.internal.UserChannelInitializer;
+import dev.jitaccess.relay.internal.UserSideConfig;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http2.Http2SecurityUtil;
+import io.netty.handler.ssl.ApplicationProtocolConfig;
+import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
+import io.netty.handler.ssl.SupportedCipherSuiteFilter;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.security.PrivateKey;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import javax.net.ssl.SSLException;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The relay kubectl talks to: an HTTPS endpoint (HTTP/1.1 and HTTP/2) serving {@code /clusters/<cluster>/...}
+ * as a Kubernetes API, which authenticates each request, authorizes it with the jit-access engine and forwards it
+ * with a signed grant through the reverse tunnel of that cluster's agent.
+ *
+ * <p>Build one with {@link #builder()}, then {@link #start()} it; {@link #close()} stops it. Thread-safe.
+ *
+ * @since 0.1.0
+ */
+public final class RelayServer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(RelayServer.class);
+
+  /** The default limit of a request head, 16 KiB. */
+  public static final int DEFAULT_MAX_HEADER_SIZE = 16 * 1024;
+
+  /** The default limit of a request body, 3 MiB (as kube-apiserver). */
+  public static final long DEFAULT_MAX_BODY_SIZE = 3L * 1024 * 1024;
+
+  /** The default time a request head may take to arrive, 10 s. */
+  public static final Duration DEFAULT_HEADER_READ_TIMEOUT = Duration.ofSeconds(10);
+
+  /** The default time a connection or stream may see no traffic, 30 min (watches end sooner at the API). */
+  public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofMinutes(30);
+
+  private final Builder config;
+  private final Object lock = new Object();
+  private @Nullable EventLoopGroup group;
+  private @Nullable ExecutorService executor;
+  private @Nullable Channel userChannel;
+  private boolean closed;
+
+  private RelayServer(Builder builder) {
+    this.config = builder.copy();
+  }
+
+  /**
+   * A new builder.
+   *
+   * @return a builder with the defaults
+   */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * Binds the user-side listener.
+   *
+   * @return this server
+   * @throws IllegalStateException if already started or closed
+   * @throws RelayException if the port cannot be bound
+   */
+  public RelayServer start() {
+    synchronized (lock) {
+      if (group != null || closed) {
+        throw new IllegalStateException("the relay server was already started or closed");
+      }
+      TunnelRegistry registry = tunnelRegistry();
+      ExecutorService pool = newExecutor();
+      UserSideConfig userSide =
+          new UserSideConfig(
+              Objects.requireNonNull(config.accessEngine),
+              registry,
+              pool,
+              config.maxHeaderSize,
+              config.maxBodySize,
+              config.headerReadTimeout,
+              config.idleTimeout);
+      EventLoopGroup loops = new MultiThreadIoEventLoopGroup(NioIoHandler.newFactory());
+      group = loops;
+      executor = pool;
+      try {
+        userChannel =
+            new ServerBootstrap()
+                .group(loops)
+                .channel(NioServerSocketChannel.class)
+                .childHandler(new UserChannelInitializer(sslContext(), userSide))
+                .bind(config.bindAddress)
+                .sync()
+                .channel();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        close();
+        throw new RelayException("interrupted while binding " + config.bindAddress, e);
+      } catch (RuntimeException e) {
+        close();
+        throw new RelayException("cannot bind the relay's user listener to " + config.bindAddress, e);
+      }
+      log.info("Relay user listener on {}", userChannel.localAddress());
+      return this;
+    }
+  }
+
+  private TunnelRegistry tunnelRegistry() {
+    if (config.tunnelRegistry != null) {
+      return config.tunnelRegistry;
+    }
+    // Seam for the merge: start the tunnel engineer's TunnelListener on config.tunnelBindAddress with the same
+    // TLS material and engine, and use its registry().
+    throw new IllegalStateException(
+        "the tunnel listener is not wired in this build; set a tunnel registry (internal) until it is merged");
+  }
+
+  private ExecutorService newExecutor() {
+    AtomicInteger ids = new AtomicInteger();
+    ThreadPoolExecutor pool =
+        new ThreadPoolExecutor(
+            8,
+            8,
+            30,
+            TimeUnit.SECONDS,
+            new LinkedBlockingQueue<>(1024),
+            r -> {
+              Thread t = new Thread(r, "jit-relay-auth-" + ids.incrementAndGet());
+              t.setDaemon(true);
+              return t;
+            });
+    pool.allowCoreThreadTimeOut(true);
+    return pool;
+  }
+
+  private SslContext sslContext() {
+    try {
+      return SslContextBuilder.forServer(config.key, config.chain)
+          .sslProvider(SslProvider.JDK)
+          .protocols("TLSv1.3", "TLSv1.2")
+          .ciphers(Http2SecurityUtil.CIPHERS, SupportedCipherSuiteFilter.INSTANCE)
+          .applicationProtocolConfig(
+              new ApplicationProtocolConfig(
+                  ApplicationProtocolConfig.Protocol.ALPN,
+                  ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                  ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
+                  ApplicationProtocolNames.HTTP_2,
+                  ApplicationProtocolNames.HTTP_1_1))
+          .build();
+    } catch (SSLException | IllegalArgumentException e) {
+      throw new RelayException("the relay's TLS key and certificate chain are not usable", e);
+    }
+  }
+
+  /**
+   * The user-side port.
+   *
+   * @return the bound port (useful with port 0)
+   * @throws IllegalStateException if not started
+   */
+  public int port() {
+    synchronized (lock) {
+      Channel ch = userChannel;
+      if (ch == null) {
+        throw new IllegalStateException("the relay server is not started");
+      }
+      return ((InetSocketAddress) ch.localAddress()).getPort();
+    }
+  }
+
+  /**
+   * The tunnel-side port agents dial.
+   *
+   * @return the bound port
+   * @throws IllegalStateException if not started, or if this relay uses an external tunnel registry
+   */
+  public int tunnelPort() {
+    synchronized (lock) {
+      if (userChannel == null) {
+        throw new IllegalStateException("the relay server is not started");
+      }
+      // Seam for the merge: return the TunnelListener's port.
+      throw new IllegalStateException("this relay has no tunnel listener of its own");
+    }
+  }
+
+  /**
+   * A kubeconfig that points kubectl at this relay for one cluster.
+   *
+   * @param user the kubeconfig user name (a label, not an identity)
+   * @param cluster the cluster id
+   * @param bearerToken the token kubectl sends
+   * @return the kubeconfig YAML
+   * @throws IllegalArgumentException if the cluster id is invalid or a name is blank
+   * @throws IllegalStateException if not started
+   */
+  public String kubeconfig(String user, String cluster, String bearerToken) {
+    URI base = config.externalUrl != null ? config.externalUrl : URI.create("https://" + host() + ":" + port());
+    return KubeconfigWriter.write(base, user, cluster, bearerToken, config.chain[config.chain.length - 1]);
+  }
+
+  private String host() {
+    InetAddress address = config.bindAddress.getAddress();
+    if (address == null || address.isAnyLocalAddress()) {
+      return "localhost";
+    }
+    String literal = address.getHostAddress();
+    return literal.contains(":") ? "[" + literal + "]" : literal;
+  }
+
+  /** Stops listening and closes every connection. Idempotent. */
+  @Override
+  public void close() {
+    synchronized (lock) {
+      closed = true;
+      if (userChannel != null) {
+        userChannel.close().awaitUninterruptibly();
+        userChannel = null;
+      }
+      if (group != null) {
+        group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
+        group = null;
+      }
+      if (executor != null) {
+        executor.shutdownNow();
+        executor = null;
+      }
+    }
+  }
+
+  /**
+   * Configures a {@link RelayServer}. Not thread-safe; each property may be set once.
+   *
+   * @since 0.1.0
+   */
+  public static final class Builder {
+    private InetSocketAddress bindAddress = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
+    private @Nullable InetSocketAddress tunnelBindAddress;
+    private @Nullable PrivateKey key;
+    private X509Certificate[] chain = new X509Certificate[0];
+    private int maxHeaderSize = DEFAULT_MAX_HEADER_SIZE;
+    private long maxBodySize = DEFAULT_MAX_BODY_SIZE;
+    private Duration headerReadTimeout = DEFAULT_HEADER_READ_TIMEOUT;
+    private Duration idleTimeout = DEFAULT_IDLE_TIMEOUT;
+    private @Nullable URI externalUrl;
+    private @Nullable AccessEngine accessEngine;
+    private @Nullable TunnelRegistry tunnelRegistry;
+
+    private Builder() {}
+
+    /**
+     * Where kubectl connects. Default: loopback, an ephemeral port.
+     *
+     * @param address the address; port 0 picks a free port
+     * @return this builder
+     * @throws NullPointerException if {@code address} is null
+     */
+    public Builder bindAddress(InetSocketAddress address) {
+      this.bindAddress = Objects.requireNonNull(address, "bindAddress");
+      return this;
+    }
+
+    /**
+     * Where agents connect.
+     *
+     * @param address the address; port 0 picks a free port
+     * @return this builder
+     * @throws NullPointerException if {@code address} is null
+     */
+    public Builder tunnelBindAddress(InetSocketAddress address) {
+      this.tunnelBindAddress = Objects.requireNonNull(address, "tunnelBindAddress");
+      return this;
+    }
+
+    /**
+     * The TLS key and certificate chain of both listeners. The last certificate of the chain is the trust anchor
+     * put into kubeconfigs.
+     *
+     * @param key the private key
+     * @param chain the certificate chain, leaf first
+     * @return this builder
+     * @throws NullPointerException if an argument is null
+     * @throws IllegalArgumentException if the chain is empty
+     */
+    public Builder tls(PrivateKey key, X509Certificate... chain) {
+      Objects.requireNonNull(chain, "chain");
+      if (chain.length == 0) {
+        throw new IllegalArgumentException("chain must hold at least the server certificate");
+      }
+      for (X509Certificate cert : chain) {
+        Objects.requireNonNull(cert, "chain element");
+      }
+      this.key = Objects.requireNonNull(key, "key");
+      this.chain = chain.clone();
+      return this;
+    }
+
+    /**
+     * The largest request head (request line and headers). Default 16 KiB; larger heads get 431.
+     *
+     * @param bytes the limit, 1 KiB to 1 MiB
+     * @return this builder
+     * @throws IllegalArgumentException if out of range
+     */
+    public Builder maxHeaderSize(int bytes) {
+      if (bytes < 1024 || bytes > 1024 * 1024) {
+        throw new IllegalArgumentException("maxHeaderSize must be between 1024 and 1048576 but was " + bytes);
+      }
+      this.maxHeaderSize = bytes;
+      return this;
+    }
+
+    /**
+     * The largest request body. Default 3 MiB; larger bodies get 413.
+     *
+     * @param bytes the limit, positive
+     * @return this builder
+     * @throws IllegalArgumentException if not positive
+     */
+    public Builder maxBodySize(long bytes) {
+      if (bytes <= 0) {
+        throw new IllegalArgumentException("maxBodySize must be positive but was " + bytes);
+      }
+      this.maxBodySize = bytes;
+      return this;
+    }
+
+    /**
+     * How long a request head (and the TLS handshake) may take; slower connections are closed. Default 10 s.
+     *
+     * @param timeout a positive duration
+     * @return this builder
+     * @throws IllegalArgumentException if not positive
+     */
+    public Builder headerReadTimeout(Duration timeout) {
+      this.headerReadTimeout = positive(timeout, "headerReadTimeout");
+      return this;
+    }
+
+    /**
+     * How long a connection or stream (a watch, an exec session) may carry no traffic either way before it is
+     * closed. Default 30 min. This is not a body timeout: an active stream lives as long as it is active.
+     *
+     * @param timeout a positive duration
+     * @return this builder
+     * @throws IllegalArgumentException if not positive
+     */
+    public Builder idleTimeout(Duration timeout) {
+      this.idleTimeout = positive(timeout, "idleTimeout");
+      return this;
+    }
+
+    /**
+     * The URL kubectl uses to reach the relay, for {@link RelayServer#kubeconfig}. Default
+     * {@code https://<bind host or localhost>:<port>}.
+     *
+     * @param url an {@code https} URL without path
+     * @return this builder
+     * @throws IllegalArgumentException if it is not an https URL with a host and no path, query or fragment
+     */
+    public Builder externalUrl(URI url) {
+      Objects.requireNonNull(url, "externalUrl");
+      if (!"https".equals(url.getScheme())
+          || url.getHost() == null
+          || (url.getRawPath() != null && !url.getRawPath().isEmpty() && !url.getRawPath().equals("/"))
+          || url.getRawQuery() != null
+          || url.getRawFragment() != null) {
+        throw new IllegalArgumentException("externalUrl must be https://host[:port] but was " + url);
+      }
+      this.externalUrl = URI.create("https://" + url.getRawAuthority());
+      return this;
+    }
+
+    /** The engine; wired by the merge to {@code JitAccess}. */
+    Builder accessEngine(AccessEngine engine) {
+      this.accessEngine = Objects.requireNonNull(engine, "accessEngine");
+      return this;
+    }
+
+    /** Tests and the merge: the registry of agent tunnels, instead of the built-in tunnel listener. */
+    Builder tunnelRegistry(TunnelRegistry registry) {
+      this.tunnelRegistry = Objects.requireNonNull(registry, "tunnelRegistry");
+      return this;
+    }
+
+    /**
+     * Builds the server (not started).
+     *
+     * @return the server
+     * @throws IllegalStateException if TLS or the engine is missing
+     */
+    public RelayServer build() {
+      if (key == null) {
+        throw new IllegalStateException("tls(key, chain) must be set: the relay serves HTTPS only");
+      }
+      if (accessEngine == null) {
+        throw new IllegalStateException("the access engine must be set");
+      }
+      return new RelayServer(this);
+    }
+
+    private Builder copy() {
+      Builder b = new Builder();
+      b.bindAddress = bindAddress;
+      b.tunnelBindAddress = tunnelBindAddress;
+      b.key = key;
+      b.chain = chain.clone();
+      b.maxHeaderSize = maxHeaderSize;
+      b.maxBodySize = maxBodySize;
+      b.headerReadTimeout = headerReadTimeout;
+      b.idleTimeout = idleTimeout;
+      b.externalUrl = externalUrl;
+      b.accessEngine = accessEngine;
+      b.tunnelRegistry = tunnelRegistry;
+      return b;
+    }
+
+    private static Duration positive(Duration d, String name) {
+      Objects.requireNonNull(d, name);
+      if (d.isNegative() || d.isZero()) {
+        throw new IllegalArgumentException(name + " must be positive but was " + d);
+      }
+      return d;
+    }
+  }
+}

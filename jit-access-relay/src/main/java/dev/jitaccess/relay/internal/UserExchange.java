@@ -1,0 +1,75 @@
+package dev.jitaccess.relay.internal;
+
+import dev.jitaccess.api.AuditEvent;
+import dev.jitaccess.api.Grant;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.UUID;
+import org.jspecify.annotations.Nullable;
+
+/** The state of one user request on its way through the relay, confined to the user channel's event loop. */
+final class UserExchange {
+  final String requestId = UUID.randomUUID().toString();
+  final HttpMethod method;
+  final Instant started;
+  boolean keepAlive;
+  /** The path as routed (authorized, audited and forwarded), or a sanitized raw target before routing. */
+  String path;
+  @Nullable String cluster;
+  @Nullable Grant grant;
+  @Nullable Http2StreamChannel stream;
+  @Nullable String upgrade;
+  @Nullable String websocketKey;
+  boolean hasBody;
+  boolean requestDone;
+  boolean responseStarted;
+  boolean responseDone;
+  boolean audited;
+  int status;
+  long bytesIn;
+  long bytesOut;
+
+  UserExchange(HttpMethod method, String rawTarget, Instant started, boolean keepAlive) {
+    this.method = method;
+    this.path = sanitize(rawTarget);
+    this.started = started;
+    this.keepAlive = keepAlive;
+  }
+
+  AuditEvent auditEvent(Instant now, @Nullable String detail) {
+    Map<String, String> attributes = new LinkedHashMap<>();
+    attributes.put("method", method.name());
+    attributes.put("path", path);
+    attributes.put("status", Integer.toString(status));
+    attributes.put("bytesIn", Long.toString(bytesIn));
+    attributes.put("bytesOut", Long.toString(bytesOut));
+    attributes.put("durationMs", Long.toString(Duration.between(started, now).toMillis()));
+    attributes.put("requestId", requestId);
+    if (upgrade != null) {
+      attributes.put("upgrade", upgrade);
+    }
+    Grant g = grant;
+    return new AuditEvent(
+        now,
+        AuditEvent.Type.REQUEST,
+        g == null ? null : g.subject().id(),
+        cluster,
+        g == null ? null : g.id(),
+        detail,
+        attributes);
+  }
+
+  /** A refused target may hold anything; the audit keeps a bounded, printable form of it. */
+  static String sanitize(String raw) {
+    StringBuilder sb = new StringBuilder(Math.min(raw.length(), 256));
+    for (int i = 0; i < raw.length() && sb.length() < 256; i++) {
+      char c = raw.charAt(i);
+      sb.append(c > 0x20 && c < 0x7f ? c : '?');
+    }
+    return sb.toString();
+  }
+}

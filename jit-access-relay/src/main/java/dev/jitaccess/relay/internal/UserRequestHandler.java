@@ -1,0 +1,527 @@
+package dev.jitaccess.relay.internal;
+
+import dev.jitaccess.api.AccessDeniedException;
+import dev.jitaccess.api.AuditEvent;
+import dev.jitaccess.api.AuthenticationException;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
+import io.netty.handler.codec.http2.Http2DataFrame;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2HeadersFrame;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.Future;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.util.ArrayDeque;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The user side of one HTTP/1.1 connection or one HTTP/2 stream (after {@code Http2StreamFrameToHttpObjectCodec}):
+ * checks the request, authorizes it off the event loop, opens a tunnel stream to the cluster's agent, streams the
+ * body there with backpressure and the answer back, and audits the call.
+ *
+ * <p>All state is confined to the user channel's event loop; events from the tunnel stream are moved there.
+ */
+public final class UserRequestHandler extends ChannelInboundHandlerAdapter {
+  private static final Logger log = LoggerFactory.getLogger(UserRequestHandler.class);
+
+  /** Inbound messages held while a request is being authorized or answered (pipelining); more closes. */
+  private static final int MAX_PENDING = 64;
+
+  /** How long a refused HTTP/1.1 connection keeps draining input before it is closed. */
+  private static final long LINGER_MILLIS = 1000;
+
+  private enum State {
+    AWAIT_HEAD,
+    AUTHORIZING,
+    FORWARDING,
+    CLOSING
+  }
+
+  private final UserSideConfig config;
+  private final boolean http2;
+  private final ArrayDeque<Object> pending = new ArrayDeque<>();
+  private final UserResponseWriter responses;
+  private @Nullable ChannelHandlerContext ctx;
+  private State state = State.AWAIT_HEAD;
+  private @Nullable UserExchange ex;
+
+  /**
+   * Creates the handler for one connection (HTTP/1.1) or one stream (HTTP/2).
+   *
+   * @param config the shared configuration
+   * @param http2 whether the channel is an HTTP/2 stream
+   */
+  public UserRequestHandler(UserSideConfig config, boolean http2) {
+    this.config = config;
+    this.http2 = http2;
+    this.responses = new UserResponseWriter(http2);
+  }
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    this.ctx = ctx;
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    UserExchange e = ex;
+    if (state == State.CLOSING) {
+      ReferenceCountUtil.release(msg);
+    } else if (state == State.AWAIT_HEAD) {
+      if (msg instanceof HttpRequest request) {
+        onHead(request);
+      } else {
+        ReferenceCountUtil.release(msg); // the empty end of a body-less request, or a refused body
+      }
+    } else if (state == State.FORWARDING && e != null && !e.requestDone && msg instanceof HttpContent c) {
+      forwardContent(e, c);
+    } else {
+      pending.add(msg);
+      if (pending.size() > MAX_PENDING) {
+        closeAll("too many pipelined messages");
+      }
+    }
+  }
+
+  private void onHead(HttpRequest request) {
+    ChannelHandlerContext c = ctx();
+    UserExchange e =
+        new UserExchange(
+            request.method(), request.uri(), config.engine().clock().instant(), !http2 && HttpUtil.isKeepAlive(request));
+    ex = e;
+    String token;
+    try {
+      checkDecoding(request);
+      if (!http2) {
+        HeaderPolicy.checkFraming(request.headers());
+      }
+      PathPolicy.Route route = PathPolicy.route(request.uri());
+      e.cluster = route.cluster();
+      e.path = route.target();
+      String impersonation = HeaderPolicy.impersonationHeader(request.headers());
+      if (impersonation != null) {
+        audit(e, AuditEvent.Type.DENIED, "impersonation headers are not allowed: " + UserExchange.sanitize(impersonation));
+        throw new HttpStatusException(HttpResponseStatus.BAD_REQUEST, "impersonation headers are not allowed");
+      }
+      token = HeaderPolicy.bearerToken(request.headers());
+      if (HttpUtil.getContentLength(request, -1L) > config.maxBodySize()) {
+        throw tooLarge();
+      }
+      e.upgrade = http2 ? null : UserUpgrade.requestedProtocol(request.headers());
+      if (e.upgrade != null) {
+        e.keepAlive = false;
+        e.websocketKey = request.headers().get(io.netty.handler.codec.http.HttpHeaderNames.SEC_WEBSOCKET_KEY);
+      }
+      e.hasBody = hasBody(request);
+      Http2Headers headers = forwardHeaders(request, route, e);
+      if (request instanceof LastHttpContent last && e.hasBody) {
+        pending.addFirst(new DefaultLastHttpContent(last.content().retain()));
+      }
+      state = State.AUTHORIZING;
+      c.channel().config().setAutoRead(false);
+      authorize(e, token, headers);
+    } catch (HttpStatusException failure) {
+      reject(failure.status(), failure.getMessage());
+    } finally {
+      ReferenceCountUtil.release(request);
+    }
+  }
+
+  private void checkDecoding(HttpRequest request) throws HttpStatusException {
+    if (request.decoderResult().isSuccess()) {
+      return;
+    }
+    Throwable cause = request.decoderResult().cause();
+    if (cause instanceof TooLongHttpHeaderException) {
+      throw new HttpStatusException(
+          HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
+          "the request headers are larger than " + config.maxHeaderSize() + " bytes");
+    }
+    if (cause instanceof TooLongHttpLineException) {
+      throw new HttpStatusException(HttpResponseStatus.REQUEST_URI_TOO_LONG, "the request line is too long");
+    }
+    log.debug("Refused a malformed request: {}", cause.getClass().getSimpleName());
+    throw new HttpStatusException(
+        HttpResponseStatus.BAD_REQUEST,
+        "malformed request: ambiguous framing (Content-Length, Transfer-Encoding), folded or invalid headers");
+  }
+
+  private boolean hasBody(HttpRequest request) {
+    if (request instanceof LastHttpContent last) {
+      return last.content().isReadable();
+    }
+    return http2 || HttpUtil.isContentLengthSet(request) || HttpUtil.isTransferEncodingChunked(request);
+  }
+
+  private Http2Headers forwardHeaders(HttpRequest request, PathPolicy.Route route, UserExchange e) {
+    Map<String, String> relay = new LinkedHashMap<>();
+    relay.put("x-forwarded-for", clientIp());
+    relay.put(TunnelProtocol.REQUEST_ID_HEADER, e.requestId);
+    if (e.upgrade != null) {
+      relay.put(HeaderPolicy.UPGRADE_HEADER, e.upgrade);
+    }
+    return HeaderPolicy.forwardHeaders(request.method(), request.headers(), route, relay);
+  }
+
+  private void authorize(UserExchange e, String token, Http2Headers headers) {
+    ChannelHandlerContext c = ctx();
+    String cluster = java.util.Objects.requireNonNull(e.cluster);
+    try {
+      config.executor().execute(() -> {
+        try {
+          AccessEngine.Authorized authorized = config.engine().authorize(token, cluster);
+          c.executor().execute(() -> onAuthorized(e, authorized, headers));
+        } catch (AuthenticationException failure) {
+          c.executor().execute(() -> rejectIfCurrent(e, HttpResponseStatus.UNAUTHORIZED, "Unauthorized"));
+        } catch (AccessDeniedException denied) {
+          c.executor().execute(() -> rejectIfCurrent(e, HttpResponseStatus.FORBIDDEN, denied.reason()));
+        } catch (RuntimeException failure) {
+          log.warn("Authorization of request {} failed; refusing it", e.requestId, failure);
+          c.executor().execute(() -> rejectIfCurrent(e, HttpResponseStatus.FORBIDDEN, "access denied: the relay could not authorize the request"));
+        }
+      });
+    } catch (RejectedExecutionException overloaded) {
+      reject(HttpResponseStatus.TOO_MANY_REQUESTS, "the relay is overloaded; try again later");
+    }
+  }
+
+  private void rejectIfCurrent(UserExchange e, HttpResponseStatus status, String message) {
+    if (ex == e && state == State.AUTHORIZING) {
+      reject(status, message);
+    }
+  }
+
+  private void onAuthorized(UserExchange e, AccessEngine.Authorized authorized, Http2Headers headers) {
+    if (ex != e || state != State.AUTHORIZING || !ctx().channel().isActive()) {
+      return;
+    }
+    e.grant = authorized.grant();
+    String cluster = java.util.Objects.requireNonNull(e.cluster);
+    if (!config.registry().isConnected(cluster)) {
+      reject(HttpResponseStatus.SERVICE_UNAVAILABLE, agentNotConnected(cluster));
+      return;
+    }
+    headers.set(TunnelProtocol.GRANT_HEADER, authorized.signedGrant());
+    Future<Http2StreamChannel> opened = config.registry().openStream(cluster, new UserTunnelStreamHandler(this));
+    opened.addListener(f -> onLoop(() -> onStreamOpened(e, opened, headers)));
+  }
+
+  private void onStreamOpened(UserExchange e, Future<Http2StreamChannel> opened, Http2Headers headers) {
+    if (!opened.isSuccess()) {
+      rejectIfCurrent(e, HttpResponseStatus.SERVICE_UNAVAILABLE, agentNotConnected(java.util.Objects.requireNonNull(e.cluster)));
+      return;
+    }
+    Http2StreamChannel stream = opened.getNow();
+    if (ex != e || state != State.AUTHORIZING) {
+      stream.close();
+      return;
+    }
+    e.stream = stream;
+    // An upgrade keeps the stream open for the bytes that follow the switch.
+    stream.writeAndFlush(new DefaultHttp2HeadersFrame(headers, !e.hasBody && e.upgrade == null));
+    e.requestDone = !e.hasBody;
+    state = State.FORWARDING;
+    drainPendingBody(e);
+    updateUserAutoRead();
+  }
+
+  private static String agentNotConnected(String cluster) {
+    return "the agent of cluster " + cluster + " is not connected to the relay; try again later";
+  }
+
+  private void drainPendingBody(UserExchange e) {
+    while (state == State.FORWARDING && ex == e && !e.requestDone && pending.peek() instanceof HttpContent) {
+      forwardContent(e, (HttpContent) pending.poll());
+    }
+  }
+
+  private void forwardContent(UserExchange e, HttpContent content) {
+    Http2StreamChannel stream = java.util.Objects.requireNonNull(e.stream);
+    e.bytesIn += content.content().readableBytes();
+    if (e.bytesIn > config.maxBodySize()) {
+      content.release();
+      HttpStatusException failure = tooLarge();
+      reject(failure.status(), failure.getMessage());
+      return;
+    }
+    boolean last = content instanceof LastHttpContent;
+    stream.writeAndFlush(new DefaultHttp2DataFrame(content.content(), last));
+    if (last) {
+      e.requestDone = true;
+      if (e.responseDone) {
+        finish(e);
+      }
+    }
+    updateUserAutoRead();
+  }
+
+  private HttpStatusException tooLarge() {
+    return new HttpStatusException(
+        HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE,
+        "the request body is larger than " + config.maxBodySize() + " bytes");
+  }
+
+  void onTunnelMessage(Channel stream, Object msg) {
+    onLoop(() -> {
+      UserExchange e = ex;
+      if (e != null && e.stream == stream && e.status == 101 && msg instanceof Http2DataFrame data) {
+        ctx().writeAndFlush(data.content()); // bytes that beat the switch to the pipe handlers
+        return;
+      }
+      if (e == null || e.stream != stream || state == State.CLOSING) {
+        ReferenceCountUtil.release(msg);
+        return;
+      }
+      if (e.upgrade != null && !e.responseStarted && msg instanceof Http2HeadersFrame frame
+          && UserUpgrade.isUpgraded(e, frame.headers())) {
+        e.status = 101;
+        e.responseStarted = true;
+        e.responseDone = true;
+        state = State.CLOSING;
+        releasePending();
+        UserUpgrade.pipe(ctx(), stream, e, frame.headers(), () -> onLoop(() -> auditRequest(e, "upgraded")));
+        return;
+      }
+      if (responses.write(ctx(), e, msg)) {
+        e.responseDone = true;
+        finish(e);
+      }
+      updateTunnelAutoRead(e);
+    });
+  }
+
+  void onTunnelWritabilityChanged(Channel stream) {
+    onLoop(() -> {
+      if (ex != null && ex.stream == stream) {
+        updateUserAutoRead();
+      }
+    });
+  }
+
+  void onTunnelClosed(Channel stream) {
+    onLoop(() -> {
+      UserExchange e = ex;
+      if (e == null || e.stream != stream || e.responseDone || state == State.CLOSING) {
+        return;
+      }
+      if (!e.responseStarted) {
+        reject(HttpResponseStatus.BAD_GATEWAY, "the agent of cluster " + e.cluster + " ended the request without an answer");
+      } else {
+        closeAll("the tunnel stream ended before the response was complete");
+      }
+    });
+  }
+
+  private void finish(UserExchange e) {
+    auditRequest(e, null);
+    Channel user = ctx().channel();
+    if (http2) {
+      state = State.CLOSING;
+      closeStream(e); // a no-op when both sides ended; resets the stream if the request body was cut short
+    } else if (e.keepAlive && e.requestDone) {
+      ex = null;
+      state = State.AWAIT_HEAD;
+      HttpHeadTimeoutHandler timeout = ctx().pipeline().get(HttpHeadTimeoutHandler.class);
+      if (timeout != null) {
+        timeout.arm();
+      }
+      user.config().setAutoRead(true);
+      while (state == State.AWAIT_HEAD && !pending.isEmpty()) {
+        channelRead(ctx(), pending.poll());
+      }
+    } else {
+      state = State.CLOSING;
+      closeStream(e);
+      user.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+    }
+  }
+
+  private void reject(HttpResponseStatus status, String message) {
+    UserExchange e = ex;
+    ChannelHandlerContext c = ctx();
+    state = State.CLOSING;
+    releasePending();
+    if (e != null && e.responseStarted) {
+      closeAll(message);
+      return;
+    }
+    FullHttpResponse response = StatusResponses.status(c.alloc(), status, message);
+    if (!http2) {
+      response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+    }
+    if (e != null) {
+      e.status = status.code();
+      e.bytesOut = response.content().readableBytes();
+      e.responseStarted = true;
+      e.responseDone = true;
+      auditRequest(e, message);
+      closeStream(e);
+    }
+    if (http2) {
+      c.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+    } else {
+      c.writeAndFlush(response).addListener(f -> lingeringClose(c));
+    }
+  }
+
+  /**
+   * Ends the TLS session after a refusal but keeps reading (and discarding) for a moment, so a client still
+   * sending a large refused request sees the answer instead of a connection reset.
+   */
+  private static void lingeringClose(ChannelHandlerContext c) {
+    SslHandler ssl = c.pipeline().get(SslHandler.class);
+    if (ssl == null || !c.channel().isActive()) {
+      c.close();
+      return;
+    }
+    ssl.closeOutbound();
+    c.channel().config().setAutoRead(true);
+    c.executor().schedule(() -> c.close(), LINGER_MILLIS, TimeUnit.MILLISECONDS);
+  }
+
+  private void closeAll(String why) {
+    UserExchange e = ex;
+    log.debug("Closing user channel {}: {}", ctx().channel().id(), why);
+    state = State.CLOSING;
+    releasePending();
+    if (e != null) {
+      auditRequest(e, why);
+      closeStream(e);
+    }
+    ctx().close();
+  }
+
+  private static void closeStream(UserExchange e) {
+    Http2StreamChannel stream = e.stream;
+    if (stream != null) {
+      stream.close();
+    }
+  }
+
+  private void updateUserAutoRead() {
+    UserExchange e = ex;
+    if (state != State.FORWARDING || e == null || e.stream == null) {
+      return;
+    }
+    ctx().channel().config().setAutoRead(e.requestDone || e.stream.isWritable());
+  }
+
+  private void updateTunnelAutoRead(UserExchange e) {
+    Http2StreamChannel stream = e.stream;
+    if (stream != null && stream.isActive()) {
+      stream.config().setAutoRead(ctx().channel().isWritable());
+    }
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    UserExchange e = ex;
+    if (e != null && state == State.FORWARDING) {
+      updateTunnelAutoRead(e);
+    }
+    ctx.fireChannelWritabilityChanged();
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (evt instanceof IdleStateEvent) {
+      closeAll("idle timeout");
+      return;
+    }
+    ctx.fireUserEventTriggered(evt);
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    UserExchange e = ex;
+    if (e != null && state != State.CLOSING) {
+      auditRequest(e, "the client closed the connection");
+      closeStream(e);
+    }
+    state = State.CLOSING;
+    releasePending();
+    ctx.fireChannelInactive();
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    log.debug("User channel {} failed: {}", ctx.channel().id(), cause.toString());
+    closeAll("channel failure");
+  }
+
+  private void auditRequest(UserExchange e, @Nullable String detail) {
+    if (e.audited) {
+      return;
+    }
+    e.audited = true;
+    audit(e.auditEvent(config.engine().clock().instant(), detail));
+  }
+
+  private void audit(UserExchange e, AuditEvent.Type type, String detail) {
+    AuditEvent request = e.auditEvent(config.engine().clock().instant(), detail);
+    audit(new AuditEvent(request.time(), type, null, e.cluster, null, detail, request.attributes()));
+  }
+
+  private void audit(AuditEvent event) {
+    try {
+      config.executor().execute(() -> config.engine().audit(event));
+    } catch (RejectedExecutionException overloaded) {
+      config.engine().audit(event); // never drop an audit record
+    }
+  }
+
+  private void releasePending() {
+    Object o;
+    while ((o = pending.poll()) != null) {
+      ReferenceCountUtil.release(o);
+    }
+  }
+
+  private void onLoop(Runnable task) {
+    ChannelHandlerContext c = ctx();
+    if (c.executor().inEventLoop()) {
+      task.run();
+    } else {
+      try {
+        c.executor().execute(task);
+      } catch (RejectedExecutionException shuttingDown) {
+        log.debug("Relay is shutting down; dropped an event for channel {}", c.channel().id());
+      }
+    }
+  }
+
+  private String clientIp() {
+    Channel channel = ctx().channel();
+    SocketAddress address = http2 && channel.parent() != null ? channel.parent().remoteAddress() : channel.remoteAddress();
+    return address instanceof InetSocketAddress inet ? inet.getAddress().getHostAddress() : "unknown";
+  }
+
+  private ChannelHandlerContext ctx() {
+    return java.util.Objects.requireNonNull(ctx, "handler not added");
+  }
+}

@@ -1,0 +1,141 @@
+package dev.jitaccess.relay.testing;
+
+import java.io.ByteArrayInputStream;
+import java.math.BigInteger;
+import java.net.InetAddress;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.KeyStore;
+import java.security.PrivateKey;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.security.spec.ECGenParameterSpec;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.Date;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.BasicConstraints;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.GeneralNames;
+import org.bouncycastle.asn1.x509.KeyUsage;
+import org.bouncycastle.cert.X509v3CertificateBuilder;
+import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+
+/**
+ * A throw-away CA and a server certificate for {@code localhost} and {@code 127.0.0.1}, made with BouncyCastle.
+ * Shared test helper of the relay's user side.
+ */
+public final class TestCertificates {
+
+  private final KeyPair caKeys;
+  private final X509Certificate ca;
+  private final KeyPair serverKeys;
+  private final X509Certificate server;
+
+  private TestCertificates() throws Exception {
+    caKeys = ecKeys();
+    ca = sign(new X500Name("CN=jit-access test CA"), caKeys, caKeys, new X500Name("CN=jit-access test CA"), true);
+    serverKeys = ecKeys();
+    server = sign(new X500Name("CN=localhost"), serverKeys, caKeys, new X500Name("CN=jit-access test CA"), false);
+  }
+
+  /**
+   * Creates a fresh CA and server certificate.
+   *
+   * @return the material
+   */
+  public static TestCertificates create() {
+    try {
+      return new TestCertificates();
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot create test certificates", e);
+    }
+  }
+
+  /** The server's private key. */
+  public PrivateKey serverKey() {
+    return serverKeys.getPrivate();
+  }
+
+  /** The server certificate chain, leaf first, ending with the CA. */
+  public X509Certificate[] serverChain() {
+    return new X509Certificate[] {server, ca};
+  }
+
+  /** The CA certificate. */
+  public X509Certificate ca() {
+    return ca;
+  }
+
+  /** The CA certificate as PEM. */
+  public String caPem() {
+    try {
+      return "-----BEGIN CERTIFICATE-----\n"
+          + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(ca.getEncoded())
+          + "\n-----END CERTIFICATE-----\n";
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** A client TLS context that trusts only this CA. */
+  public SSLContext clientContext() {
+    try {
+      KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
+      trust.load(null, null);
+      trust.setCertificateEntry("ca", ca);
+      TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+      tmf.init(trust);
+      SSLContext context = SSLContext.getInstance("TLS");
+      context.init(null, tmf.getTrustManagers(), null);
+      return context;
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static KeyPair ecKeys() throws GeneralSecurityException {
+    KeyPairGenerator generator = KeyPairGenerator.getInstance("EC");
+    generator.initialize(new ECGenParameterSpec("secp256r1"));
+    return generator.generateKeyPair();
+  }
+
+  private static X509Certificate sign(X500Name subject, KeyPair subjectKeys, KeyPair issuerKeys, X500Name issuer, boolean ca)
+      throws Exception {
+    Instant now = Instant.now();
+    X509v3CertificateBuilder builder =
+        new JcaX509v3CertificateBuilder(
+            issuer,
+            BigInteger.valueOf(now.toEpochMilli()).add(BigInteger.valueOf(ca ? 0 : 1)),
+            Date.from(now.minus(Duration.ofHours(1))),
+            Date.from(now.plus(Duration.ofDays(1))),
+            subject,
+            subjectKeys.getPublic());
+    if (ca) {
+      builder.addExtension(Extension.basicConstraints, true, new BasicConstraints(true));
+      builder.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
+    } else {
+      builder.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
+      builder.addExtension(
+          Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature | KeyUsage.keyEncipherment));
+      builder.addExtension(
+          Extension.subjectAlternativeName,
+          false,
+          new GeneralNames(
+              new GeneralName[] {
+                new GeneralName(GeneralName.dNSName, "localhost"),
+                new GeneralName(GeneralName.iPAddress, InetAddress.getLoopbackAddress().getHostAddress())
+              }));
+    }
+    byte[] der =
+        builder.build(new JcaContentSignerBuilder("SHA256withECDSA").build(issuerKeys.getPrivate())).getEncoded();
+    return (X509Certificate)
+        CertificateFactory.getInstance("X.509").generateCertificate(new ByteArrayInputStream(der));
+  }
+}
