@@ -85,6 +85,9 @@ final class AgentHandshakeHandler extends ChannelInboundHandlerAdapter {
 
   private void upgrade(ChannelHandlerContext ctx) {
     var pipeline = ctx.pipeline();
+    HttpClientCodec http1 = pipeline.get(HttpClientCodec.class);
+    // From now on the HTTP/1 encoder passes bytes through (the HTTP/2 preface is written while it is there).
+    http1.prepareUpgradeFrom(ctx);
     pipeline.addAfter(
         ctx.name(),
         "h2",
@@ -106,7 +109,7 @@ final class AgentHandshakeHandler extends ChannelInboundHandlerAdapter {
         pipeline, "h2", settings.heartbeat(), "to relay " + settings.relayHost() + ":" + settings.relayPort());
     pipeline.remove(this);
     // Removed last: bytes the relay sent right after its 101 (its HTTP/2 preface) flow on to the new codec.
-    pipeline.remove(HttpClientCodec.class);
+    pipeline.remove(http1);
     TunnelCodecs.enlargeConnectionWindow(ctx.channel());
     log.debug("Tunnel to {} established", settings.relayHost());
     onAnswer.accept(HttpResponseStatus.SWITCHING_PROTOCOLS.code());
