@@ -43,6 +43,7 @@ public final class TunnelListener implements AutoCloseable {
   private @Nullable EventLoopGroup workerGroup;
   private @Nullable ThreadPoolExecutor verifier;
   private @Nullable Channel serverChannel;
+  private boolean closed;
 
   /** A listener with the default heartbeat (PING every 10 s, dead after 30 s) and a 10 s handshake limit. */
   public TunnelListener() {
@@ -75,7 +76,7 @@ public final class TunnelListener implements AutoCloseable {
    */
   public synchronized TunnelListener start(
       InetSocketAddress bindAddress, SslContext sslContext, AccessEngine engine) {
-    if (serverChannel != null) {
+    if (serverChannel != null || closed) {
       throw new IllegalStateException("the tunnel listener was already started");
     }
     Objects.requireNonNull(sslContext, "sslContext");
@@ -156,9 +157,13 @@ public final class TunnelListener implements AutoCloseable {
     return ((InetSocketAddress) serverChannel.localAddress()).getPort();
   }
 
-  /** Stops listening and closes every tunnel. */
+  /** Stops listening and closes every tunnel; idempotent. */
   @Override
   public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
     if (serverChannel != null) {
       serverChannel.close().syncUninterruptibly();
     }
