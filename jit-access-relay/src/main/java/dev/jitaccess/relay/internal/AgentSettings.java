@@ -1,0 +1,45 @@
+package dev.jitaccess.relay.internal;
+
+import dev.jitaccess.api.spi.AccountProvisioner;
+import dev.jitaccess.api.spi.ClusterForwarder;
+import io.netty.handler.ssl.SslContext;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.concurrent.Executor;
+import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Everything an {@link AgentConnector} needs, validated by {@code RelayAgent.Builder}.
+ *
+ * @param relayHost the relay's host name (also the TLS server name that is verified)
+ * @param relayPort the relay's tunnel port
+ * @param proxy an HTTP CONNECT proxy, or null
+ * @param sslContext the client TLS context trusting the relay
+ * @param credential supplies the agent credential for each connection attempt
+ * @param grantCheck verifies signed grants
+ * @param provisioner provisions ServiceAccounts
+ * @param forwarder forwards to kube-apiserver
+ * @param executor where blocking work runs
+ * @param clock the agent's clock
+ * @param heartbeat tunnel heartbeat timings
+ * @param backoffInitial the first reconnect delay
+ * @param backoffMax the reconnect delay cap
+ * @param tombstoneRetention how long a revocation is remembered
+ */
+public record AgentSettings(
+    String relayHost,
+    int relayPort,
+    @Nullable InetSocketAddress proxy,
+    SslContext sslContext,
+    Supplier<String> credential,
+    GrantCheck grantCheck,
+    AccountProvisioner provisioner,
+    ClusterForwarder forwarder,
+    Executor executor,
+    InstantSource clock,
+    HeartbeatSettings heartbeat,
+    Duration backoffInitial,
+    Duration backoffMax,
+    Duration tombstoneRetention) {}

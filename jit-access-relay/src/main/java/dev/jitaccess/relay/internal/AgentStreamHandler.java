@@ -1,0 +1,253 @@
+package dev.jitaccess.relay.internal;
+
+import dev.jitaccess.api.ForwardRequest;
+import dev.jitaccess.api.ForwardResponse;
+import dev.jitaccess.api.Grant;
+import dev.jitaccess.api.ProvisionedAccount;
+import dev.jitaccess.api.ProvisioningException;
+import dev.jitaccess.api.UpgradedConnection;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
+import io.netty.handler.codec.http2.Http2DataFrame;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2HeadersFrame;
+import io.netty.util.ReferenceCountUtil;
+import java.io.IOException;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.RejectedExecutionException;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One HTTP/2 stream on the agent: a user request (verify the grant, provision, forward, stream the answer
+ * back) or a control message under {@code /_jit/}. Blocking work runs on the agent's executor; the stream's
+ * flow-control window is the only buffer in either direction. One instance per stream.
+ */
+final class AgentStreamHandler extends ChannelInboundHandlerAdapter {
+  private static final Logger log = LoggerFactory.getLogger(AgentStreamHandler.class);
+
+  /** Request body bytes buffered before the stream stops reading. */
+  static final int BODY_BUFFER = 64 * 1024;
+
+  /** Response headers that are connection-specific and forbidden in HTTP/2. */
+  private static final Set<String> CONNECTION_HEADERS =
+      Set.of("connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te");
+
+  private final AgentContext context;
+  private @Nullable AgentRequestBody body;
+  private @Nullable AgentControl control;
+  private @Nullable AgentResponsePump pump;
+  private @Nullable ForwardResponse response;
+  private boolean headersSeen;
+  private volatile boolean closed;
+
+  AgentStreamHandler(AgentContext context) {
+    this.context = context;
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    try {
+      if (msg instanceof Http2HeadersFrame headers && !headersSeen) {
+        headersSeen = true;
+        onHeaders(ctx.channel(), headers);
+      } else if (msg instanceof Http2DataFrame data) {
+        onData(ctx.channel(), data);
+      }
+    } finally {
+      ReferenceCountUtil.release(msg);
+    }
+  }
+
+  private void onHeaders(Channel stream, Http2HeadersFrame frame) {
+    Http2Headers headers = frame.headers();
+    String path = String.valueOf(headers.path());
+    if (path.startsWith("/_jit/")) {
+      control = new AgentControl(stream, context, String.valueOf(headers.method()), path);
+      if (frame.isEndStream()) {
+        control.end();
+      }
+      return;
+    }
+    AgentIncoming incoming;
+    try {
+      incoming = AgentIncoming.parse(headers, frame.isEndStream());
+    } catch (AgentIncoming.Refused e) {
+      AgentStatus.send(stream, e.code(), e.reason(), e.getMessage());
+      return;
+    }
+    if (!frame.isEndStream()) {
+      body = new AgentRequestBody(BODY_BUFFER, () -> resumeReading(stream));
+    }
+    ForwardRequest request = incoming.toForwardRequest(incoming.upgrade() == null ? body : null);
+    try {
+      context.executor().execute(() -> process(stream, incoming, request));
+    } catch (RejectedExecutionException e) {
+      AgentStatus.send(stream, 503, "ServiceUnavailable", "the agent is overloaded; retry later");
+    }
+  }
+
+  private static void resumeReading(Channel stream) {
+    stream.eventLoop()
+        .execute(
+            () -> {
+              stream.config().setAutoRead(true);
+              stream.read();
+            });
+  }
+
+  private void onData(Channel stream, Http2DataFrame data) {
+    if (control != null) {
+      control.data(data);
+      return;
+    }
+    AgentRequestBody pipe = body;
+    if (pipe == null) {
+      return;
+    }
+    if (!pipe.offer(data.content())) {
+      stream.config().setAutoRead(false);
+    }
+    if (data.isEndStream()) {
+      pipe.finish();
+    }
+  }
+
+  /** On the executor: everything that may block. */
+  private void process(Channel stream, AgentIncoming incoming, ForwardRequest request) {
+    Grant grant;
+    try {
+      grant = context.grantCheck().verify(incoming.signedGrant());
+    } catch (RuntimeException e) {
+      // Fail closed: any verifier failure is a refusal, and its message may name claims but no token.
+      log.debug("Refused a grant on stream {}: {}", stream.id(), e.getMessage());
+      AgentStatus.send(stream, 401, "Unauthorized", "the grant was refused by the agent");
+      return;
+    }
+    if (grant.isExpiredAt(context.clock().instant())) {
+      AgentStatus.send(stream, 401, "Unauthorized", "the grant has expired");
+      return;
+    }
+    if (context.grants().isRevoked(grant)) {
+      AgentStatus.send(stream, 403, "Forbidden", "access was revoked for " + grant.subject().id());
+      return;
+    }
+    if (!context.grants().track(grant, stream)) {
+      return;
+    }
+    ProvisionedAccount account;
+    try {
+      account = context.accounts().ensure(grant);
+    } catch (ProvisioningException e) {
+      log.warn("Provisioning for grant {} failed: {}", grant.id(), e.getMessage());
+      AgentStatus.send(stream, 503, "ServiceUnavailable", "could not prepare the ServiceAccount; retry later");
+      return;
+    } catch (RuntimeException e) {
+      log.error("Provisioning for grant {} failed unexpectedly", grant.id(), e);
+      AgentStatus.send(stream, 500, "InternalError", "could not prepare the ServiceAccount");
+      return;
+    }
+    forward(stream, incoming, request, account);
+  }
+
+  private void forward(
+      Channel stream, AgentIncoming incoming, ForwardRequest request, ProvisionedAccount account) {
+    ForwardResponse answer;
+    try {
+      answer = context.forwarder().forward(request, account.token());
+    } catch (IllegalArgumentException e) {
+      AgentStatus.send(stream, 400, "BadRequest", "the agent refused the request: " + e.getMessage());
+      return;
+    } catch (RuntimeException e) {
+      log.warn("Forwarding on stream {} failed: {}", stream.id(), e.toString());
+      AgentStatus.send(stream, 502, "InternalError", "kube-apiserver could not be reached");
+      return;
+    }
+    stream.eventLoop().execute(() -> respond(stream, incoming, answer));
+  }
+
+  /** On the event loop. */
+  private void respond(Channel stream, AgentIncoming incoming, ForwardResponse answer) {
+    if (closed || !stream.isActive()) {
+      closeQuietly(answer);
+      return;
+    }
+    response = answer;
+    Optional<UpgradedConnection> upgraded =
+        incoming.upgrade() == null ? Optional.empty() : answer.upgraded();
+    Http2Headers headers = new DefaultHttp2Headers();
+    if (upgraded.isPresent()) {
+      headers.status("200").set(TunnelHeaders.UPGRADED_HEADER, incoming.upgrade());
+    } else {
+      headers.status(Integer.toString(answer.status()));
+      for (Map.Entry<String, List<String>> header : answer.headers().entrySet()) {
+        if (!CONNECTION_HEADERS.contains(header.getKey()) && !header.getKey().startsWith(":")) {
+          headers.add(header.getKey(), header.getValue());
+        }
+      }
+    }
+    stream.writeAndFlush(new DefaultHttp2HeadersFrame(headers));
+    if (upgraded.isPresent()) {
+      AgentRequestBody fromRelay = body;
+      if (fromRelay != null) {
+        AgentUpgradeCopier.start(stream, fromRelay, upgraded.get(), context.executor());
+      }
+      pump = new AgentResponsePump(stream, upgraded.get().fromServer(), context.executor());
+    } else {
+      if (incoming.upgrade() != null && body != null) {
+        body.close(); // no byte pipe without a real 101
+      }
+      pump = new AgentResponsePump(stream, answer.body(), context.executor());
+    }
+    pump.start();
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
+    if (pump != null) {
+      pump.writabilityChanged();
+    }
+    super.channelWritabilityChanged(ctx);
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+    closed = true;
+    if (body != null) {
+      body.fail(new IOException("the stream was closed (client went away, revoked, expired or tunnel lost)"));
+    }
+    if (pump != null) {
+      pump.stop();
+    }
+    ForwardResponse answer = response;
+    if (answer != null) {
+      try {
+        context.executor().execute(() -> closeQuietly(answer));
+      } catch (RejectedExecutionException e) {
+        closeQuietly(answer);
+      }
+    }
+    super.channelInactive(ctx);
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    log.debug("Stream {} failed: {}", ctx.channel().id(), cause.toString());
+    ctx.close();
+  }
+
+  private static void closeQuietly(ForwardResponse answer) {
+    try {
+      answer.close();
+    } catch (RuntimeException e) {
+      log.debug("Closing a response failed: {}", e.toString());
+    }
+  }
+}

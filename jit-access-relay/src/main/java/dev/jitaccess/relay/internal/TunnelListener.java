@@ -1,0 +1,180 @@
+package dev.jitaccess.relay.internal;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.ssl.SslContext;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The relay's TLS listener that agents dial out to. Each connection must open with {@code GET
+ * /_jit/connect} ({@link TunnelProtocol}); once the agent credential is verified the connection turns into
+ * an HTTP/2 tunnel (the relay as client) filed in {@link #registry()} under the verified cluster id.
+ *
+ * <p>Lifecycle: construct, {@link #start}, {@link #close}. Thread-safe after start.
+ */
+public final class TunnelListener implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(TunnelListener.class);
+
+  /** Largest HTTP/1 header section of a connect request: the 16 KiB credential cap plus a little. */
+  static final int MAX_CONNECT_HEADER_SIZE = 20 * 1024;
+
+  private final DefaultTunnelRegistry registry = new DefaultTunnelRegistry();
+  private final HeartbeatSettings heartbeat;
+  private final Duration handshakeTimeout;
+  private @Nullable EventLoopGroup bossGroup;
+  private @Nullable EventLoopGroup workerGroup;
+  private @Nullable ThreadPoolExecutor verifier;
+  private @Nullable Channel serverChannel;
+  private boolean closed;
+
+  /** A listener with the default heartbeat (PING every 10 s, dead after 30 s) and a 10 s handshake limit. */
+  public TunnelListener() {
+    this(HeartbeatSettings.DEFAULT, Duration.ofSeconds(10));
+  }
+
+  /**
+   * A listener with the given timings.
+   *
+   * @param heartbeat the tunnel heartbeat
+   * @param handshakeTimeout how long an agent has from connecting until its tunnel is established
+   */
+  public TunnelListener(HeartbeatSettings heartbeat, Duration handshakeTimeout) {
+    this.heartbeat = Objects.requireNonNull(heartbeat, "heartbeat");
+    if (handshakeTimeout.isNegative() || handshakeTimeout.isZero()) {
+      throw new IllegalArgumentException("handshakeTimeout must be positive but was " + handshakeTimeout);
+    }
+    this.handshakeTimeout = handshakeTimeout;
+  }
+
+  /**
+   * Binds the listener.
+   *
+   * @param bindAddress where to listen; port 0 picks a free port
+   * @param sslContext the server TLS context (TLS 1.2/1.3)
+   * @param engine verifies agent credentials and receives audit events
+   * @return this listener
+   * @throws IllegalStateException if it was already started
+   * @throws dev.jitaccess.api.RelayException if the address cannot be bound
+   */
+  public synchronized TunnelListener start(
+      InetSocketAddress bindAddress, SslContext sslContext, AccessEngine engine) {
+    if (serverChannel != null || closed) {
+      throw new IllegalStateException("the tunnel listener was already started");
+    }
+    Objects.requireNonNull(sslContext, "sslContext");
+    Objects.requireNonNull(engine, "engine");
+    bossGroup = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+    workerGroup = new MultiThreadIoEventLoopGroup(NioIoHandler.newFactory());
+    verifier = newVerifierPool();
+    ThreadPoolExecutor verifierPool = verifier;
+    ServerBootstrap bootstrap =
+        new ServerBootstrap()
+            .group(bossGroup, workerGroup)
+            .channel(NioServerSocketChannel.class)
+            .option(ChannelOption.SO_REUSEADDR, true)
+            .childHandler(
+                new ChannelInitializer<SocketChannel>() {
+                  @Override
+                  protected void initChannel(SocketChannel ch) {
+                    HttpDecoderConfig limits =
+                        new HttpDecoderConfig()
+                            .setMaxInitialLineLength(1024)
+                            .setMaxHeaderSize(MAX_CONNECT_HEADER_SIZE)
+                            .setMaxChunkSize(1024);
+                    ch.pipeline()
+                        .addLast("tls", sslContext.newHandler(ch.alloc()))
+                        .addLast("http1", new HttpServerCodec(limits))
+                        .addLast(
+                            "connect",
+                            new TunnelConnectHandler(
+                                engine, registry, verifierPool, heartbeat, handshakeTimeout));
+                  }
+                });
+    try {
+      serverChannel = bootstrap.bind(bindAddress).syncUninterruptibly().channel();
+    } catch (RuntimeException e) {
+      close();
+      throw new dev.jitaccess.api.RelayException(
+          "could not bind the tunnel listener to " + bindAddress + ": " + e.getMessage(), e);
+    }
+    log.info("Tunnel listener on {}", serverChannel.localAddress());
+    return this;
+  }
+
+  private static ThreadPoolExecutor newVerifierPool() {
+    AtomicInteger count = new AtomicInteger();
+    // Credential checks may block (key lookup): off the event loop, bounded so a connect flood is refused.
+    return new ThreadPoolExecutor(
+        1,
+        4,
+        30,
+        TimeUnit.SECONDS,
+        new ArrayBlockingQueue<>(256),
+        r -> {
+          Thread t = new Thread(r, "jit-tunnel-verify-" + count.incrementAndGet());
+          t.setDaemon(true);
+          return t;
+        });
+  }
+
+  /**
+   * The registry of this listener's tunnels (the same instance before and after start).
+   *
+   * @return the registry
+   */
+  public DefaultTunnelRegistry registry() {
+    return registry;
+  }
+
+  /**
+   * The bound port.
+   *
+   * @return the port
+   * @throws IllegalStateException if not started
+   */
+  public synchronized int port() {
+    if (serverChannel == null) {
+      throw new IllegalStateException("the tunnel listener is not started");
+    }
+    return ((InetSocketAddress) serverChannel.localAddress()).getPort();
+  }
+
+  /** Stops listening and closes every tunnel; idempotent. */
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    if (serverChannel != null) {
+      serverChannel.close().syncUninterruptibly();
+    }
+    if (workerGroup != null) {
+      workerGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+    if (bossGroup != null) {
+      bossGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+    if (verifier != null) {
+      verifier.shutdownNow();
+    }
+  }
+}

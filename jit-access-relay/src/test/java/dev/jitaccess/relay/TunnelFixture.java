@@ -1,0 +1,103 @@
+package dev.jitaccess.relay;
+
+import dev.jitaccess.api.Grant;
+import dev.jitaccess.api.Permission;
+import dev.jitaccess.api.Subject;
+import dev.jitaccess.relay.TunnelFakes.FakeEngine;
+import dev.jitaccess.relay.TunnelFakes.FakeForwarder;
+import dev.jitaccess.relay.TunnelFakes.FakeGrantCheck;
+import dev.jitaccess.relay.TunnelFakes.FakeProvisioner;
+import dev.jitaccess.relay.TunnelFakes.MutableClock;
+import dev.jitaccess.relay.internal.DefaultTunnelRegistry;
+import dev.jitaccess.relay.internal.HeartbeatSettings;
+import dev.jitaccess.relay.internal.TunnelListener;
+import dev.jitaccess.relay.testing.TunnelTestCertificates;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/** A relay tunnel listener and agents on loopback with fakes behind them. */
+final class TunnelFixture implements AutoCloseable {
+  static final TunnelTestCertificates CERTS = TunnelTestCertificates.create();
+
+  final MutableClock clock = new MutableClock();
+  final FakeEngine engine = new FakeEngine(clock);
+  final FakeGrantCheck grants = new FakeGrantCheck();
+  final FakeProvisioner provisioner = new FakeProvisioner(clock);
+  final FakeForwarder forwarder = new FakeForwarder();
+  final HeartbeatSettings heartbeat;
+  private final List<AutoCloseable> closeables = new ArrayList<>();
+  TunnelListener listener;
+
+  TunnelFixture() {
+    this(HeartbeatSettings.DEFAULT);
+  }
+
+  TunnelFixture(HeartbeatSettings heartbeat) {
+    this.heartbeat = heartbeat;
+    startListener(0);
+  }
+
+  TunnelListener startListener(int port) {
+    listener =
+        new TunnelListener(heartbeat, Duration.ofSeconds(5))
+            .start(new InetSocketAddress("127.0.0.1", port), CERTS.serverContext(), engine);
+    closeables.add(listener);
+    return listener;
+  }
+
+  DefaultTunnelRegistry registry() {
+    return listener.registry();
+  }
+
+  RelayAgent startAgent(String credential) {
+    RelayAgent agent =
+        RelayAgent.builder()
+            .relayUri(URI.create("https://localhost:" + listener.port()))
+            .credential(credential)
+            .trustedCertificates(CERTS.ca())
+            .provisioner(provisioner)
+            .forwarder(forwarder)
+            .clock(clock)
+            .reconnectBackoff(Duration.ofMillis(50), Duration.ofMillis(300))
+            .heartbeat(heartbeat.interval(), heartbeat.timeout())
+            .grantCheck(grants)
+            .build()
+            .start();
+    closeables.add(0, agent);
+    return agent;
+  }
+
+  RawTestAgent rawAgent(String sniHost, java.util.Map<String, String> headers) {
+    RawTestAgent raw = new RawTestAgent(CERTS.clientContext(), sniHost, listener.port(), headers);
+    closeables.add(0, raw);
+    return raw;
+  }
+
+  /** Registers a grant whose signed form is {@code jws-<id>}; issued a second ago. */
+  String grant(String id, String subject, Duration ttl) {
+    Grant grant =
+        new Grant(
+            id,
+            Subject.of(subject),
+            "a",
+            List.of(Permission.clusterWide("view")),
+            clock.instant().minusSeconds(1),
+            clock.instant().plus(ttl));
+    grants.grants.put("jws-" + id, grant);
+    return "jws-" + id;
+  }
+
+  @Override
+  public void close() {
+    for (AutoCloseable closeable : closeables) {
+      try {
+        closeable.close();
+      } catch (Exception e) {
+        throw new IllegalStateException("could not close " + closeable, e);
+      }
+    }
+  }
+}
