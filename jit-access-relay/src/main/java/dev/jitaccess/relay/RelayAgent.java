@@ -2,6 +2,7 @@ package dev.jitaccess.relay;
 
 import dev.jitaccess.api.spi.AccountProvisioner;
 import dev.jitaccess.api.spi.ClusterForwarder;
+import dev.jitaccess.core.GrantVerifier;
 import dev.jitaccess.relay.internal.AgentConnector;
 import dev.jitaccess.relay.internal.AgentSettings;
 import dev.jitaccess.relay.internal.GrantCheck;
@@ -306,7 +307,22 @@ public final class RelayAgent implements AutoCloseable {
       return this;
     }
 
-    /** The grant verifier (the lead wires {@code GrantVerifier} here). */
+    /**
+     * How the agent checks each signed grant: a {@link GrantVerifier} for this agent's own cluster id, built
+     * from the engine's public keys ({@code JitAccess.publicJwks()}) and issuer. Required. The verifier checks
+     * the signature, the algorithm pinned per key, the issuer, the audience (this cluster only) and the
+     * expiry with 60 s skew; the agent adds revocation.
+     *
+     * @param verifier the verifier
+     * @return this builder
+     * @throws IllegalStateException if already set
+     */
+    public Builder grantVerifier(GrantVerifier verifier) {
+      Objects.requireNonNull(verifier, "grantVerifier");
+      return grantCheck(verifier::verify);
+    }
+
+    /** Tests: a grant check instead of a {@link GrantVerifier}. */
     Builder grantCheck(GrantCheck grantCheck) {
       Objects.requireNonNull(grantCheck, "grantCheck");
       once(this.grantCheck, "grantCheck");
@@ -326,7 +342,7 @@ public final class RelayAgent implements AutoCloseable {
       Supplier<String> credentialSupplier = require(credential, "credential");
       AccountProvisioner accountProvisioner = require(provisioner, "provisioner");
       ClusterForwarder clusterForwarder = require(forwarder, "forwarder");
-      GrantCheck check = require(grantCheck, "the grant verifier");
+      GrantCheck check = require(grantCheck, "grantVerifier");
       ExecutorService owned = executor == null ? newWorkerPool() : null;
       AgentSettings settings =
           new AgentSettings(

@@ -1,8 +1,11 @@
 package dev.jitaccess.relay;
 
 import dev.jitaccess.api.RelayException;
+import dev.jitaccess.core.JitAccess;
 import dev.jitaccess.relay.internal.AccessEngine;
+import dev.jitaccess.relay.internal.JitAccessEngine;
 import dev.jitaccess.relay.internal.KubeconfigWriter;
+import dev.jitaccess.relay.internal.TunnelListener;
 import dev.jitaccess.relay.internal.TunnelRegistry;
 import dev.jitaccess.relay.internal.UserChannelInitializer;
 import dev.jitaccess.relay.internal.UserSideConfig;
@@ -65,7 +68,8 @@ public final class RelayServer implements AutoCloseable {
   private @Nullable EventLoopGroup group;
   private @Nullable ExecutorService executor;
   private @Nullable Channel userChannel;
-  private boolean closed;
+  private @Nullable TunnelListener tunnelListener;
+  private volatile boolean closed;
 
   private RelayServer(Builder builder) {
     this.config = builder.copy();
@@ -93,6 +97,14 @@ public final class RelayServer implements AutoCloseable {
         throw new IllegalStateException("the relay server was already started or closed");
       }
       TunnelRegistry registry = tunnelRegistry();
+      if (config.jitAccess != null) {
+        config.jitAccess.addRevocationListener(
+            (subject, cluster) -> {
+              if (!closed) {
+                registry.revoke(subject, cluster);
+              }
+            });
+      }
       ExecutorService pool = newExecutor();
       UserSideConfig userSide =
           new UserSideConfig(
@@ -132,10 +144,25 @@ public final class RelayServer implements AutoCloseable {
     if (config.tunnelRegistry != null) {
       return config.tunnelRegistry;
     }
-    // Seam for the merge: start the tunnel engineer's TunnelListener on config.tunnelBindAddress with the same
-    // TLS material and engine, and use its registry().
-    throw new IllegalStateException(
-        "the tunnel listener is not wired in this build; set a tunnel registry (internal) until it is merged");
+    InetSocketAddress address =
+        config.tunnelBindAddress != null
+            ? config.tunnelBindAddress
+            : new InetSocketAddress(config.bindAddress.getAddress(), 0);
+    TunnelListener listener =
+        new TunnelListener().start(address, tunnelSslContext(), Objects.requireNonNull(config.accessEngine));
+    tunnelListener = listener;
+    return listener.registry();
+  }
+
+  private SslContext tunnelSslContext() {
+    try {
+      return SslContextBuilder.forServer(config.key, config.chain)
+          .sslProvider(SslProvider.JDK)
+          .protocols("TLSv1.3", "TLSv1.2")
+          .build();
+    } catch (SSLException | IllegalArgumentException e) {
+      throw new RelayException("the relay's TLS key and certificate chain are not usable for the tunnel", e);
+    }
   }
 
   private ExecutorService newExecutor() {
@@ -202,8 +229,11 @@ public final class RelayServer implements AutoCloseable {
       if (userChannel == null) {
         throw new IllegalStateException("the relay server is not started");
       }
-      // Seam for the merge: return the TunnelListener's port.
-      throw new IllegalStateException("this relay has no tunnel listener of its own");
+      TunnelListener listener = tunnelListener;
+      if (listener == null) {
+        throw new IllegalStateException("this relay uses an external tunnel registry and has no tunnel listener");
+      }
+      return listener.port();
     }
   }
 
@@ -248,6 +278,10 @@ public final class RelayServer implements AutoCloseable {
         executor.shutdownNow();
         executor = null;
       }
+      if (tunnelListener != null) {
+        tunnelListener.close();
+        tunnelListener = null;
+      }
     }
   }
 
@@ -267,6 +301,7 @@ public final class RelayServer implements AutoCloseable {
     private Duration idleTimeout = DEFAULT_IDLE_TIMEOUT;
     private @Nullable URI externalUrl;
     private @Nullable AccessEngine accessEngine;
+    private @Nullable JitAccess jitAccess;
     private @Nullable TunnelRegistry tunnelRegistry;
 
     private Builder() {}
@@ -394,7 +429,25 @@ public final class RelayServer implements AutoCloseable {
       return this;
     }
 
-    /** The engine; wired by the merge to {@code JitAccess}. */
+    /**
+     * The engine that authenticates, authorizes, signs grants, verifies agent credentials and records the
+     * audit trail. Revocations in the engine are pushed to the connected agents, which close the subject's
+     * open streams at once. Required.
+     *
+     * @param jitAccess the engine
+     * @return this builder
+     * @throws IllegalStateException if the engine was already set
+     */
+    public Builder jitAccess(JitAccess jitAccess) {
+      if (accessEngine != null) {
+        throw new IllegalStateException("jitAccess was already set");
+      }
+      this.jitAccess = Objects.requireNonNull(jitAccess, "jitAccess");
+      this.accessEngine = new JitAccessEngine(jitAccess);
+      return this;
+    }
+
+    /** Tests: an engine fake instead of {@link #jitAccess(JitAccess)}. */
     Builder accessEngine(AccessEngine engine) {
       this.accessEngine = Objects.requireNonNull(engine, "accessEngine");
       return this;
@@ -417,7 +470,7 @@ public final class RelayServer implements AutoCloseable {
         throw new IllegalStateException("tls(key, chain) must be set: the relay serves HTTPS only");
       }
       if (accessEngine == null) {
-        throw new IllegalStateException("the access engine must be set");
+        throw new IllegalStateException("jitAccess(engine) must be set: the relay authorizes with it");
       }
       return new RelayServer(this);
     }
@@ -434,6 +487,7 @@ public final class RelayServer implements AutoCloseable {
       b.idleTimeout = idleTimeout;
       b.externalUrl = externalUrl;
       b.accessEngine = accessEngine;
+      b.jitAccess = jitAccess;
       b.tunnelRegistry = tunnelRegistry;
       return b;
     }

@@ -1,0 +1,40 @@
+package dev.jitaccess.relay.internal;
+
+import dev.jitaccess.api.AuditEvent;
+import dev.jitaccess.api.Grant;
+import dev.jitaccess.core.JitAccess;
+import java.time.InstantSource;
+import java.util.Objects;
+
+/**
+ * The relay's view of the jit-access engine: authorize and sign (one signature per grant, cached by the
+ * engine), verify agent credentials on the engine's live keys, record audit events through its guarded sinks.
+ */
+public final class JitAccessEngine implements AccessEngine {
+  private final JitAccess jit;
+
+  public JitAccessEngine(JitAccess jit) {
+    this.jit = Objects.requireNonNull(jit, "jitAccess");
+  }
+
+  @Override
+  public Authorized authorize(String bearerToken, String cluster) {
+    Grant grant = jit.authorize(bearerToken, cluster);
+    return new Authorized(grant, jit.signGrant(grant));
+  }
+
+  @Override
+  public String verifyAgentCredential(String credential) {
+    return jit.agentCredentialVerifier().verify(credential);
+  }
+
+  @Override
+  public void audit(AuditEvent event) {
+    jit.audit(event);
+  }
+
+  @Override
+  public InstantSource clock() {
+    return jit.clock();
+  }
+}
