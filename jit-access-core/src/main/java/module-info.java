@@ -9,8 +9,11 @@ module dev.jitaccess.core {
   requires com.nimbusds.jose.jwt;
   requires org.slf4j;
   requires org.yaml.snakeyaml;
+  requires java.net.http;
   exports dev.jitaccess.core;
   uses dev.jitaccess.api.spi.IdentityProvider;
   uses dev.jitaccess.api.spi.PolicyProvider;
   uses dev.jitaccess.api.spi.AuditSink;
+  uses dev.jitaccess.api.spi.AccessRequestStore;
+  uses dev.jitaccess.api.spi.Notifier;
 }

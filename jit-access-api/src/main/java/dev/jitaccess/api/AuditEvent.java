@@ -49,7 +49,19 @@ public record AuditEvent(
     /** Accounts or bindings were created or removed in a cluster (agent). */
     PROVISIONED,
     /** Something degraded that an operator should see, such as a failing audit sink. */
-    WARNING
+    WARNING,
+    /** An access request was made ({@code requestId}, {@code justification}, {@code roles} attributes). */
+    REQUESTED,
+    /** A reviewer approved an access request ({@code requestId}, {@code reviewer}). */
+    APPROVED,
+    /** A reviewer denied an access request ({@code requestId}, {@code reviewer}). */
+    REJECTED,
+    /** An access request got its last approval and is active ({@code requestId}, {@code reviewers}). */
+    ACTIVATED,
+    /** The requester withdrew an access request ({@code requestId}). */
+    CANCELLED,
+    /** The requester extended an active access request ({@code requestId}, {@code justification}). */
+    EXTENDED
   }
 
   /**

@@ -6,6 +6,7 @@ import com.nimbusds.jose.util.Base64URL;
 import java.text.ParseException;
 import dev.jitaccess.api.AccessDeniedException;
 import dev.jitaccess.api.AccessRequest;
+import dev.jitaccess.api.AccessRequestState;
 import dev.jitaccess.api.AuditEvent;
 import dev.jitaccess.api.AuthenticationException;
 import dev.jitaccess.api.Decision;
@@ -13,10 +14,14 @@ import dev.jitaccess.api.Grant;
 import dev.jitaccess.api.Permission;
 import dev.jitaccess.api.ProviderException;
 import dev.jitaccess.api.Subject;
+import dev.jitaccess.api.spi.AccessRequestStore;
 import dev.jitaccess.api.spi.AuditSink;
+import dev.jitaccess.api.spi.Notifier;
 import dev.jitaccess.api.spi.IdentityProvider;
 import dev.jitaccess.api.spi.PolicyProvider;
+import dev.jitaccess.core.internal.AccessWorkflow;
 import dev.jitaccess.core.internal.AuditDispatcher;
+import dev.jitaccess.core.internal.Notifiers;
 import dev.jitaccess.core.internal.AuthenticationCache;
 import dev.jitaccess.core.internal.GrantCache;
 import dev.jitaccess.core.internal.GrantKey;
@@ -35,6 +40,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.Collectors;
@@ -88,6 +95,7 @@ public final class JitAccess {
   private final SignedGrantCache signedGrants;
   private final List<RevocationListener> revocationListeners = new CopyOnWriteArrayList<>();
   private final AgentCredentialVerifier agentCredentials;
+  private final AccessWorkflow workflow;
 
   private JitAccess(Builder b, KeyRing keyRing) {
     this.config = new Builder(b); // a private copy, never the caller's builder
@@ -117,6 +125,19 @@ public final class JitAccess {
             .build();
     this.agentCredentials =
         AgentCredentialVerifier.builder().keySource(keyRing::publicKeys).issuer(issuer).clock(clock).build();
+    EligibilityPolicy eligibility =
+        b.eligibilityPolicy != null
+            ? b.eligibilityPolicy
+            : b.policyProvider instanceof EligibilityPolicy e ? e : null;
+    this.workflow =
+        new AccessWorkflow(
+            b.accessRequestStore != null ? b.accessRequestStore : new InMemoryAccessRequestStore(),
+            eligibility,
+            new Notifiers(b.notifiers.isEmpty() ? List.of(new Slf4jNotifier()) : b.notifiers),
+            audit,
+            clock,
+            (subjectId, cluster) ->
+                grants.invalidate(k -> k.subjectId().equals(subjectId) && k.cluster().equals(cluster)));
   }
 
   /**
@@ -202,35 +223,59 @@ public final class JitAccess {
   /**
    * Revokes everything the subject holds, at once: its cached grants on every cluster and its cached
    * authentications. Session tokens issued to it before now are refused from now on. A grant authorized after
-   * this call works normally. Audited as {@link AuditEvent.Type#REVOKED}. Signed grants already handed out stay
-   * valid until they expire unless the agent learns of the revocation.
+   * this call works normally. Its active access requests end ({@code REVOKED}). Audited as
+   * {@link AuditEvent.Type#REVOKED}. Signed grants already handed out stay valid until they expire unless the
+   * agent learns of the revocation.
    *
    * @param subjectId the subject's id
    * @throws NullPointerException if {@code subjectId} is null
+   * @throws ProviderException if the access request store failed (the cached grants are revoked anyway)
    */
   public void revoke(String subjectId) {
     Objects.requireNonNull(subjectId, "subjectId");
     revocations.revokeSubject(subjectId, clock.instant());
+    RuntimeException storeFailure = null;
+    List<String> requests = List.of();
+    try {
+      requests = workflow.revoke(subjectId, null);
+    } catch (RuntimeException e) {
+      storeFailure = e;
+    }
     List<Grant> removed = grants.invalidate(k -> k.subjectId().equals(subjectId));
     authentications.invalidateSubject(subjectId);
-    revoked(subjectId, null, removed);
+    revoked(subjectId, null, removed, requests);
+    if (storeFailure != null) {
+      throw storeFailure;
+    }
   }
 
   /**
-   * Revokes the subject's access to one cluster, at once. Audited as {@link AuditEvent.Type#REVOKED}.
+   * Revokes the subject's access to one cluster, at once, including its active access requests there.
+   * Audited as {@link AuditEvent.Type#REVOKED}.
    *
    * @param subjectId the subject's id
    * @param cluster the cluster id
    * @throws NullPointerException if an argument is null
    * @throws IllegalArgumentException if the cluster id is invalid
+   * @throws ProviderException if the access request store failed (the cached grants are revoked anyway)
    */
   public void revoke(String subjectId, String cluster) {
     Objects.requireNonNull(subjectId, "subjectId");
     AccessRequest.checkCluster(cluster);
     revocations.revokeCluster(subjectId, cluster);
+    RuntimeException storeFailure = null;
+    List<String> requests = List.of();
+    try {
+      requests = workflow.revoke(subjectId, cluster);
+    } catch (RuntimeException e) {
+      storeFailure = e;
+    }
     List<Grant> removed =
         grants.invalidate(k -> k.subjectId().equals(subjectId) && k.cluster().equals(cluster));
-    revoked(subjectId, cluster, removed);
+    revoked(subjectId, cluster, removed, requests);
+    if (storeFailure != null) {
+      throw storeFailure;
+    }
   }
 
   /**
@@ -417,6 +462,206 @@ public final class JitAccess {
     return auditFailurePolicy;
   }
 
+  // ------------------------------------------------------------------------------------------ access requests
+
+  /**
+   * Asks for every role the subject is eligible for on the cluster; see
+   * {@link #requestAccess(AccessRequest, Set)}.
+   *
+   * @param request the requester, cluster, justification (required) and duration (null: the maximum)
+   * @return the stored request, {@code PENDING} or (with no approvals needed) {@code ACTIVE}
+   * @throws NullPointerException if {@code request} is null
+   * @throws IllegalArgumentException if the justification is missing or does not match the pattern, or the
+   *     duration exceeds the maximum
+   * @throws AccessDeniedException if the subject is eligible for nothing there, or no eligibility policy is
+   *     configured
+   * @throws ProviderException if the access request store failed
+   * @since 0.2.0
+   */
+  public AccessRequestState requestAccess(AccessRequest request) {
+    return requestAccess(request, Set.of());
+  }
+
+  /**
+   * Asks for eligible roles on a cluster, for a time, with a justification. The request needs the approvals
+   * of the eligible bindings' {@link ApprovalRule}s (combined strictly when several apply: the most
+   * approvals, the shortest maximum duration and pending timeout, every pattern, and reviewers allowed by
+   * every rule); with 0 approvals it is active at once. Once active, {@link #authorize} includes its
+   * permissions until {@link AccessRequestState#activeUntil()}. Audited as {@code REQUESTED}; notifiers hear
+   * {@code CREATED}.
+   *
+   * @param request the requester, cluster, justification (required) and duration (null: the maximum)
+   * @param roles the policy role names wanted; empty for every eligible role
+   * @return the stored request, {@code PENDING} or (with no approvals needed) {@code ACTIVE}
+   * @throws NullPointerException if an argument is null
+   * @throws IllegalArgumentException if the justification is missing or does not match the pattern, or the
+   *     duration exceeds the maximum
+   * @throws AccessDeniedException if the subject is not eligible for a role there, or no eligibility policy is
+   *     configured
+   * @throws ProviderException if the access request store failed
+   * @since 0.2.0
+   */
+  public AccessRequestState requestAccess(AccessRequest request, Set<String> roles) {
+    Objects.requireNonNull(request, "request");
+    Objects.requireNonNull(roles, "roles");
+    return workflow.request(request, Set.copyOf(roles));
+  }
+
+  /**
+   * Approves a pending request. With this approval reaching the required number the request becomes
+   * {@code ACTIVE} for its duration starting now, cached grants of the requester on the cluster are dropped,
+   * and the next {@link #authorize} includes its permissions. Safe under concurrent reviewers: each approval
+   * is recorded once and the request activates once. Audited as {@code APPROVED} (and {@code ACTIVATED}).
+   *
+   * @param requestId the request id
+   * @param reviewer the reviewer, as authenticated by the host application
+   * @param comment an optional comment, or {@code null}
+   * @return the request after the approval
+   * @throws NullPointerException if {@code requestId} or {@code reviewer} is null
+   * @throws IllegalArgumentException if there is no such request
+   * @throws IllegalStateException if the request expired, was already decided, or the reviewer already
+   *     reviewed it
+   * @throws AccessDeniedException if the reviewer is not an approver, is the requester without self-approval,
+   *     or the requester is no longer eligible (audited as {@code DENIED})
+   * @throws ProviderException if the access request store failed
+   * @since 0.2.0
+   */
+  public AccessRequestState approve(String requestId, Subject reviewer, @Nullable String comment) {
+    Objects.requireNonNull(reviewer, "reviewer");
+    return workflow.review(requestId, reviewer, AccessRequestState.Verdict.APPROVE, comment);
+  }
+
+  /**
+   * Denies a pending request; one denial ends it. Audited as {@code REJECTED}; notifiers hear {@code DENIED}.
+   *
+   * @param requestId the request id
+   * @param reviewer the reviewer
+   * @param reason why, shown to the requester
+   * @return the denied request
+   * @throws NullPointerException if an argument is null
+   * @throws IllegalArgumentException if there is no such request
+   * @throws IllegalStateException if the request expired or was already decided, or the reviewer already
+   *     reviewed it
+   * @throws AccessDeniedException if the reviewer may not review it
+   * @throws ProviderException if the access request store failed
+   * @since 0.2.0
+   */
+  public AccessRequestState deny(String requestId, Subject reviewer, String reason) {
+    Objects.requireNonNull(reviewer, "reviewer");
+    Objects.requireNonNull(reason, "reason");
+    return workflow.review(requestId, reviewer, AccessRequestState.Verdict.DENY, reason);
+  }
+
+  /**
+   * Withdraws a pending or active request; an active one stops granting at once. Audited as
+   * {@code CANCELLED}.
+   *
+   * @param requestId the request id
+   * @param requester the requester (nobody else may cancel)
+   * @return the cancelled request
+   * @throws NullPointerException if an argument is null
+   * @throws IllegalArgumentException if there is no such request
+   * @throws IllegalStateException if it already ended
+   * @throws AccessDeniedException if {@code requester} did not make it
+   * @throws ProviderException if the access request store failed
+   * @since 0.2.0
+   */
+  public AccessRequestState cancel(String requestId, Subject requester) {
+    Objects.requireNonNull(requester, "requester");
+    return workflow.cancel(requestId, requester);
+  }
+
+  /**
+   * Extends an active request once, by at most the maximum duration of its rules, with a new justification
+   * that must match their patterns. No new approval is needed. Audited as {@code EXTENDED}.
+   *
+   * @param requestId the request id
+   * @param requester the requester (nobody else may extend)
+   * @param extension how much longer; positive, at most the maximum duration
+   * @param justification why; must match the rules' patterns
+   * @return the extended request
+   * @throws NullPointerException if an argument is null
+   * @throws IllegalArgumentException if there is no such request, the extension is too long or the
+   *     justification does not match
+   * @throws IllegalStateException if the request is not active or was already extended
+   * @throws AccessDeniedException if {@code requester} did not make it or is no longer eligible
+   * @throws ProviderException if the access request store failed
+   * @since 0.2.0
+   */
+  public AccessRequestState extend(String requestId, Subject requester, Duration extension, String justification) {
+    Objects.requireNonNull(requester, "requester");
+    Builder.positive(extension, "extension");
+    Objects.requireNonNull(justification, "justification");
+    if (justification.isBlank()) {
+      throw new IllegalArgumentException("an extension needs a justification");
+    }
+    return workflow.extend(requestId, requester, extension, justification.strip());
+  }
+
+  /**
+   * Looks a request up.
+   *
+   * @param requestId the request id
+   * @return the request, or empty
+   * @throws NullPointerException if {@code requestId} is null
+   * @throws ProviderException if the access request store failed
+   * @since 0.2.0
+   */
+  public Optional<AccessRequestState> findRequest(String requestId) {
+    Objects.requireNonNull(requestId, "requestId");
+    try {
+      return Optional.of(workflow.load(requestId));
+    } catch (IllegalArgumentException e) {
+      return Optional.empty();
+    }
+  }
+
+  /**
+   * The requests a subject made, oldest first, in every status.
+   *
+   * @param requesterId the requester's id
+   * @return an unmodifiable snapshot
+   * @throws NullPointerException if {@code requesterId} is null
+   * @throws ProviderException if the access request store failed
+   * @since 0.2.0
+   */
+  public List<AccessRequestState> requestsOf(String requesterId) {
+    Objects.requireNonNull(requesterId, "requesterId");
+    return workflow.of(requesterId);
+  }
+
+  /**
+   * The pending, unexpired requests the reviewer may review and has not reviewed yet, oldest first: a
+   * reviewer's inbox.
+   *
+   * @param reviewer the reviewer
+   * @return an unmodifiable snapshot
+   * @throws NullPointerException if {@code reviewer} is null
+   * @throws ProviderException if the access request store failed
+   * @since 0.2.0
+   */
+  public List<AccessRequestState> requestsToReview(Subject reviewer) {
+    Objects.requireNonNull(reviewer, "reviewer");
+    return workflow.toReview(reviewer);
+  }
+
+  /**
+   * Sends {@code EXPIRING_SOON} to the notifiers for every active request whose window ends within
+   * {@code window} from now, once per window (an extension re-arms it). The engine has no thread of its own:
+   * the host calls this periodically, for example every minute with a window of 10 minutes.
+   *
+   * @param window how far ahead to look; positive
+   * @return how many notifications were sent
+   * @throws NullPointerException if {@code window} is null
+   * @throws IllegalArgumentException if {@code window} is not positive
+   * @throws ProviderException if the access request store failed
+   * @since 0.2.0
+   */
+  public int notifyExpiringSoon(Duration window) {
+    Builder.positive(window, "window");
+    return workflow.notifyExpiringSoon(window);
+  }
+
   // ---------------------------------------------------------------------------------------------- internals
 
   private Subject authenticate(String token, String cluster) {
@@ -534,15 +779,26 @@ public final class JitAccess {
           policy.id(),
           new ProviderException(policy.id(), "evaluate returned null", null));
     }
-    if (decision instanceof Decision.Denied d) {
+    List<AccessRequestState> approved;
+    try {
+      approved = workflow.active(request.subject().id(), request.cluster(), clock.instant());
+    } catch (RuntimeException e) {
+      throw denied(
+          request,
+          "the access request store failed; access is denied until it works again",
+          policy.id(),
+          e instanceof ProviderException p ? p : new ProviderException("access-requests", e.toString(), e));
+    }
+    if (decision instanceof Decision.Denied d && approved.isEmpty()) {
       throw denied(request, d.reason(), policy.id(), null);
     }
-    Grant grant = newGrant(request, (Decision.Granted) decision);
+    Grant grant =
+        newGrant(request, decision instanceof Decision.Granted g ? g : null, approved);
     String subjectId = grant.subject().id();
     if (revocations.revokedSince(subjectId, grant.cluster(), sequence)) {
       throw denied(request, "access was revoked while the request was evaluated", policy.id(), null);
     }
-    boolean recorded = audit.dispatch(grantedEvent(grant, policy.id()));
+    boolean recorded = audit.dispatch(grantedEvent(grant, policy.id(), approved));
     if (!recorded && auditFailurePolicy == AuditFailurePolicy.FAIL_CLOSED) {
       throw denied(
           request,
@@ -554,15 +810,30 @@ public final class JitAccess {
     return grant;
   }
 
-  private Grant newGrant(AccessRequest request, Decision.Granted granted) {
+  /**
+   * A grant of the standing permissions (if the policy granted) and those of the active access requests,
+   * capped by the earliest end of their windows.
+   */
+  private Grant newGrant(
+      AccessRequest request, Decision.@Nullable Granted granted, List<AccessRequestState> approved) {
     Duration ttl =
         request.requestedTtl() == null ? grantTtl : min(request.requestedTtl(), maxGrantTtl);
-    ttl = min(ttl, granted.maxTtl());
+    List<Permission> permissions = new ArrayList<>();
+    if (granted != null) {
+      ttl = min(ttl, granted.maxTtl());
+      permissions.addAll(granted.permissions());
+    }
     Instant now = clock.instant();
+    Instant end = now.plus(ttl);
+    for (AccessRequestState r : approved) {
+      r.permissions().stream().filter(p -> !permissions.contains(p)).forEach(permissions::add);
+      Instant until = Objects.requireNonNull(r.activeUntil());
+      end = until.isBefore(end) ? until : end;
+    }
     // Whole seconds, because that is what the signed form (JWT NumericDate) carries: the grant the agent
     // verifies must equal the one the engine made. Rounding down never lengthens a grant.
     Instant issuedAt = now.truncatedTo(ChronoUnit.SECONDS);
-    Instant expiresAt = now.plus(ttl).truncatedTo(ChronoUnit.SECONDS);
+    Instant expiresAt = end.truncatedTo(ChronoUnit.SECONDS);
     if (!expiresAt.isAfter(issuedAt)) {
       expiresAt = issuedAt.plusSeconds(1);
     }
@@ -570,15 +841,20 @@ public final class JitAccess {
         UUID.randomUUID().toString(),
         request.subject(),
         request.cluster(),
-        granted.permissions(),
+        permissions,
         issuedAt,
         expiresAt,
-        request.justification());
+        request.justification() != null || approved.isEmpty()
+            ? request.justification()
+            : approved.get(0).justification());
   }
 
-  private AuditEvent grantedEvent(Grant grant, String providerId) {
+  private AuditEvent grantedEvent(Grant grant, String providerId, List<AccessRequestState> approved) {
     Map<String, String> attributes = new LinkedHashMap<>();
     attributes.put("provider", providerId);
+    if (!approved.isEmpty()) {
+      attributes.put("requestId", approved.stream().map(AccessRequestState::id).collect(Collectors.joining(",")));
+    }
     attributes.put(
         "permissions", grant.permissions().stream().map(Permission::toString).collect(Collectors.joining(",")));
     attributes.put("ttl", Duration.between(grant.issuedAt(), grant.expiresAt()).toString());
@@ -623,9 +899,12 @@ public final class JitAccess {
     return e;
   }
 
-  private void revoked(String subjectId, @Nullable String cluster, List<Grant> removed) {
+  private void revoked(String subjectId, @Nullable String cluster, List<Grant> removed, List<String> requests) {
     Map<String, String> attributes = new LinkedHashMap<>();
     attributes.put("grants", removed.stream().map(Grant::id).collect(Collectors.joining(",")));
+    if (!requests.isEmpty()) {
+      attributes.put("requestId", String.join(",", requests));
+    }
     attributes.put("count", Integer.toString(removed.size()));
     audit.dispatch(
         new AuditEvent(
@@ -667,7 +946,7 @@ public final class JitAccess {
    * Configures and builds a {@link JitAccess}.
    *
    * <p>Each method checks its argument at once and may be called only once per builder (an
-   * {@link IllegalStateException} names the earlier value); {@link #auditSink} is repeatable. {@link #build()}
+   * {@link IllegalStateException} names the earlier value); {@link #auditSink} and {@link #notifier} are repeatable. {@link #build()}
    * checks the values against each other and leaves the builder unchanged, so one builder can build several
    * engines (each with its own generated key unless {@link #signingKey} was set). Not thread-safe.
    *
@@ -704,6 +983,9 @@ public final class JitAccess {
     private AuditFailurePolicy auditFailurePolicy = AuditFailurePolicy.FAIL_CLOSED;
     private long authenticationCacheSize = DEFAULT_CACHE_SIZE;
     private long grantCacheSize = DEFAULT_CACHE_SIZE;
+    private @Nullable AccessRequestStore accessRequestStore;
+    private @Nullable EligibilityPolicy eligibilityPolicy;
+    private final List<Notifier> notifiers = new ArrayList<>();
 
     private Builder() {}
 
@@ -723,6 +1005,66 @@ public final class JitAccess {
       auditFailurePolicy = other.auditFailurePolicy;
       authenticationCacheSize = other.authenticationCacheSize;
       grantCacheSize = other.grantCacheSize;
+      accessRequestStore = other.accessRequestStore;
+      eligibilityPolicy = other.eligibilityPolicy;
+      notifiers.addAll(other.notifiers);
+    }
+
+    /**
+     * Sets where access requests are kept. Default: a new {@link InMemoryAccessRequestStore} per engine (lost
+     * on restart, not shared between processes); use {@code JdbcAccessRequestStore} to keep them in a
+     * database.
+     *
+     * @param accessRequestStore the store
+     * @return this builder
+     * @throws NullPointerException if the argument is null
+     * @throws IllegalStateException if it was already set
+     * @since 0.2.0
+     */
+    public Builder accessRequestStore(AccessRequestStore accessRequestStore) {
+      Objects.requireNonNull(accessRequestStore, "accessRequestStore");
+      once("accessRequestStore", accessRequestStore.id());
+      this.accessRequestStore = accessRequestStore;
+      return this;
+    }
+
+    /**
+     * Sets which roles subjects may request and how requests are approved. Default: the
+     * {@link #policyProvider} when it implements {@link EligibilityPolicy} (as {@link RulePolicyProvider}
+     * does); otherwise access requests are refused.
+     *
+     * @param eligibilityPolicy the policy
+     * @return this builder
+     * @throws NullPointerException if the argument is null
+     * @throws IllegalStateException if it was already set
+     * @since 0.2.0
+     */
+    public Builder eligibilityPolicy(EligibilityPolicy eligibilityPolicy) {
+      Objects.requireNonNull(eligibilityPolicy, "eligibilityPolicy");
+      once("eligibilityPolicy", eligibilityPolicy.getClass().getSimpleName());
+      this.eligibilityPolicy = eligibilityPolicy;
+      return this;
+    }
+
+    /**
+     * Adds a notifier for access requests; every notification goes to every notifier, in the order added.
+     * Default (none added): one {@link Slf4jNotifier}.
+     *
+     * @param notifier the notifier
+     * @return this builder
+     * @throws NullPointerException if the argument is null
+     * @throws IllegalArgumentException if this very notifier was already added
+     * @since 0.2.0
+     */
+    public Builder notifier(Notifier notifier) {
+      Objects.requireNonNull(notifier, "notifier");
+      for (Notifier n : notifiers) {
+        if (n == notifier) {
+          throw new IllegalArgumentException("notifier '" + notifier.id() + "' was already added");
+        }
+      }
+      notifiers.add(notifier);
+      return this;
     }
 
     /**

@@ -45,6 +45,10 @@ import org.slf4j.LoggerFactory;
  * namespace glob could not be turned into a permission. Globs ({@code *} any run of characters, {@code ?}
  * one character) are allowed only for clusters.
  *
+ * <p>A binding with an {@link Binding#eligibility() approval rule} is <em>eligible</em> rather than active:
+ * {@link #evaluate} ignores it, and it grants its permissions only through an access request that the engine
+ * activated (see {@link #eligibleRoles(Subject, String)} and {@code docs/access-requests.md}).
+ *
  * <p>Build it in code with {@link #builder()} or load it from YAML with {@link #fromYaml(Path)}; the file
  * format is documented in {@code docs/policy.md}.
  *
@@ -52,7 +56,7 @@ import org.slf4j.LoggerFactory;
  *
  * @since 0.1.0
  */
-public final class RulePolicyProvider implements PolicyProvider {
+public final class RulePolicyProvider implements PolicyProvider, EligibilityPolicy {
 
   /** The maximum TTL of a binding that does not set one: one hour. */
   public static final Duration DEFAULT_MAX_TTL = Duration.ofHours(1);
@@ -131,9 +135,14 @@ public final class RulePolicyProvider implements PolicyProvider {
     Subject subject = request.subject();
     Set<Permission> permissions = new LinkedHashSet<>();
     Duration maxTtl = null;
+    Set<String> eligibleOnly = new TreeSet<>();
     for (int i = 0; i < bindings.size(); i++) {
       Binding binding = bindings.get(i);
       if (binding.appliesTo(subject) && matchesCluster(i, request.cluster())) {
+        if (binding.eligibility() != null) {
+          eligibleOnly.add(binding.role());
+          continue;
+        }
         for (String clusterRole : roles.get(binding.role())) {
           if (binding.namespaces().isEmpty()) {
             permissions.add(Permission.clusterWide(clusterRole));
@@ -146,13 +155,47 @@ public final class RulePolicyProvider implements PolicyProvider {
     }
     if (maxTtl == null) {
       log.debug("No binding allows {} on cluster {}", subject.id(), request.cluster());
+      String hint =
+          eligibleOnly.isEmpty() ? "" : "; eligible role(s) " + eligibleOnly + " need an approved access request";
       return Decision.denied(
-          "no binding allows " + subject.id() + " on cluster " + request.cluster());
+          "no binding allows " + subject.id() + " on cluster " + request.cluster() + hint);
     }
     permissions.removeIf(
         p -> !p.isClusterWide() && permissions.contains(Permission.clusterWide(p.clusterRole())));
     log.debug("Granted {} on cluster {}: {} for at most {}", subject.id(), request.cluster(), permissions, maxTtl);
     return new Decision.Granted(List.copyOf(permissions), maxTtl);
+  }
+
+  /**
+   * The eligible bindings that apply to the subject on the cluster, one entry per binding, in definition
+   * order: the role, its permissions there (cluster-wide or per namespace) and the binding's approval rule.
+   *
+   * @param subject the subject; not null
+   * @param cluster a cluster id; not null
+   * @return the entries; empty if none applies
+   * @throws NullPointerException if an argument is null
+   */
+  @Override
+  public List<EligibleRole> eligibleRoles(Subject subject, String cluster) {
+    Objects.requireNonNull(subject, "subject");
+    Objects.requireNonNull(cluster, "cluster");
+    List<EligibleRole> eligible = new ArrayList<>();
+    for (int i = 0; i < bindings.size(); i++) {
+      Binding binding = bindings.get(i);
+      ApprovalRule rule = binding.eligibility();
+      if (rule != null && binding.appliesTo(subject) && matchesCluster(i, cluster)) {
+        List<Permission> permissions = new ArrayList<>();
+        for (String clusterRole : roles.get(binding.role())) {
+          if (binding.namespaces().isEmpty()) {
+            permissions.add(Permission.clusterWide(clusterRole));
+          } else {
+            binding.namespaces().forEach(ns -> permissions.add(Permission.inNamespace(clusterRole, ns)));
+          }
+        }
+        eligible.add(new EligibleRole(binding.role(), permissions, rule));
+      }
+    }
+    return List.copyOf(eligible);
   }
 
   private boolean matchesCluster(int binding, String cluster) {
@@ -205,6 +248,7 @@ public final class RulePolicyProvider implements PolicyProvider {
    * @param clusters the cluster ids or globs; not empty
    * @param namespaces the namespaces, or empty for cluster-wide permissions
    * @param maxTtl the longest a grant from this binding may live; positive
+   * @param eligibility how an access request activates it, or {@code null} for an active (standing) binding
    * @since 0.1.0
    */
   public record Binding(
@@ -213,7 +257,8 @@ public final class RulePolicyProvider implements PolicyProvider {
       String role,
       List<String> clusters,
       List<String> namespaces,
-      Duration maxTtl) {
+      Duration maxTtl,
+      @Nullable ApprovalRule eligibility) {
 
     /**
      * Validates and copies the components.
@@ -238,6 +283,36 @@ public final class RulePolicyProvider implements PolicyProvider {
       namespaces = List.copyOf(new LinkedHashSet<>(Objects.requireNonNull(namespaces, "namespaces")));
       namespaces.forEach(PolicyRules::namespace);
       PolicyRules.maxTtl(maxTtl);
+    }
+
+    /**
+     * An active (standing) binding.
+     *
+     * @param users the user ids this binding applies to; possibly empty
+     * @param groups the groups this binding applies to; possibly empty
+     * @param role the name of a role of the policy
+     * @param clusters the cluster ids or globs; not empty
+     * @param namespaces the namespaces, or empty for cluster-wide permissions
+     * @param maxTtl the longest a grant from this binding may live; positive
+     * @throws IllegalArgumentException as the canonical constructor
+     */
+    public Binding(
+        Set<String> users,
+        Set<String> groups,
+        String role,
+        List<String> clusters,
+        List<String> namespaces,
+        Duration maxTtl) {
+      this(users, groups, role, clusters, namespaces, maxTtl, null);
+    }
+
+    /**
+     * Whether the binding needs an access request ({@code activation: eligible}).
+     *
+     * @return true when it has an approval rule
+     */
+    public boolean isEligible() {
+      return eligibility != null;
     }
 
     private static Set<String> checkedSet(Set<String> values, String what) {
@@ -279,8 +354,24 @@ public final class RulePolicyProvider implements PolicyProvider {
       private @Nullable List<String> clusters;
       private @Nullable List<String> namespaces;
       private @Nullable Duration maxTtl;
+      private @Nullable ApprovalRule eligibility;
 
       private Builder() {}
+
+      /**
+       * Makes the binding eligible instead of active: it grants nothing by itself, only through an access
+       * request approved under {@code rule}.
+       *
+       * @param rule the approval rule
+       * @return this builder
+       * @throws NullPointerException if the argument is null
+       * @throws IllegalStateException if it was already set
+       */
+      public Builder eligible(ApprovalRule rule) {
+        once(this.eligibility, "eligible");
+        this.eligibility = Objects.requireNonNull(rule, "rule");
+        return this;
+      }
 
       /**
        * Sets the user ids the binding applies to.
@@ -394,7 +485,8 @@ public final class RulePolicyProvider implements PolicyProvider {
             role,
             clusters,
             namespaces == null ? List.of() : namespaces,
-            maxTtl == null ? DEFAULT_MAX_TTL : maxTtl);
+            maxTtl == null ? DEFAULT_MAX_TTL : maxTtl,
+            eligibility);
       }
 
       private static void once(@Nullable Object current, String name) {

@@ -1,5 +1,6 @@
 package dev.jitaccess.core.internal;
 
+import dev.jitaccess.core.ApprovalRule;
 import dev.jitaccess.core.PolicyFileException;
 import dev.jitaccess.core.RulePolicyProvider;
 import dev.jitaccess.core.RulePolicyProvider.Binding;
@@ -13,6 +14,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.time.Duration;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 import org.jspecify.annotations.Nullable;
@@ -55,7 +57,23 @@ public final class PolicyYamlReader {
 
   private static final List<String> TOP_KEYS = List.of("roles", "bindings");
   private static final List<String> BINDING_KEYS =
-      List.of("users", "groups", "role", "clusters", "namespaces", "maxTtl");
+      List.of(
+          "users",
+          "groups",
+          "role",
+          "clusters",
+          "namespaces",
+          "maxTtl",
+          "activation",
+          "selfApproval",
+          "approvals",
+          "approvers",
+          "maxDuration",
+          "justification",
+          "pendingTimeout");
+  private static final List<String> ELIGIBLE_KEYS =
+      List.of("selfApproval", "approvals", "approvers", "maxDuration", "justification", "pendingTimeout");
+  private static final List<String> APPROVER_KEYS = List.of("users", "groups");
   private static final Set<String> ALLOWED_TAGS =
       Set.of("!", Tag.STR.getValue(), Tag.SEQ.getValue(), Tag.MAP.getValue());
 
@@ -194,7 +212,104 @@ public final class PolicyYamlReader {
       String text = string(ttl, "'maxTtl' (a duration such as 2h, 30m or PT2H)");
       binding.maxTtl(at(ttl, () -> PolicyRules.parseDuration(text)));
     }
+    ApprovalRule rule = approvalRule(node, keys, what);
+    if (rule != null) {
+      binding.eligible(rule);
+    }
     return at(node, binding::build);
+  }
+
+  /** The approval rule of an {@code activation: eligible} binding; null for an active one. */
+  private @Nullable ApprovalRule approvalRule(Node node, Map<String, NodeTuple> keys, String what) {
+    boolean eligible = false;
+    if (keys.containsKey("activation")) {
+      Node activation = keys.get("activation").getValueNode();
+      String value = string(activation, "'activation' (active or eligible)");
+      if (!value.equals("active") && !value.equals("eligible")) {
+        throw fail(
+            activation,
+            "activation must be 'active' or 'eligible' but was '" + PolicyRules.printable(value) + "'",
+            null);
+      }
+      eligible = value.equals("eligible");
+    }
+    if (!eligible) {
+      for (String key : ELIGIBLE_KEYS) {
+        if (keys.containsKey(key)) {
+          throw fail(
+              keys.get(key).getKeyNode(),
+              "'" + key + "' applies only to eligible bindings; add 'activation: eligible' to " + what,
+              null);
+        }
+      }
+      return null;
+    }
+    boolean selfApproval = keys.containsKey("selfApproval") && bool(keys.get("selfApproval").getValueNode(), "'selfApproval'");
+    int approvals = keys.containsKey("approvals") ? integer(keys.get("approvals").getValueNode(), "'approvals'") : 1;
+    String[] users = new String[0];
+    String[] groups = new String[0];
+    if (keys.containsKey("approvers")) {
+      Node approvers = keys.get("approvers").getValueNode();
+      Map<String, NodeTuple> approverKeys = keys(approvers, "'approvers'", APPROVER_KEYS);
+      if (approverKeys.containsKey("users")) {
+        users = strings(approverKeys.get("users").getValueNode(), "'approvers.users'", "a user id", s -> PolicyRules.principal(s, "user"));
+      }
+      if (approverKeys.containsKey("groups")) {
+        groups = strings(approverKeys.get("groups").getValueNode(), "'approvers.groups'", "a group", s -> PolicyRules.principal(s, "group"));
+      }
+    }
+    Duration maxDuration = duration(keys, "maxDuration", ApprovalRule.DEFAULT_MAX_DURATION);
+    Duration pendingTimeout = duration(keys, "pendingTimeout", ApprovalRule.DEFAULT_PENDING_TIMEOUT);
+    String justification = null;
+    if (keys.containsKey("justification")) {
+      Node pattern = keys.get("justification").getValueNode();
+      justification = string(pattern, "'justification' (a regular expression)");
+    }
+    Set<String> userSet = new LinkedHashSet<>(List.of(users));
+    Set<String> groupSet = new LinkedHashSet<>(List.of(groups));
+    String pattern = justification;
+    return at(
+        node,
+        () -> new ApprovalRule(selfApproval, approvals, userSet, groupSet, maxDuration, pattern, pendingTimeout));
+  }
+
+  private Duration duration(Map<String, NodeTuple> keys, String key, Duration fallback) {
+    if (!keys.containsKey(key)) {
+      return fallback;
+    }
+    Node node = keys.get(key).getValueNode();
+    String text = string(node, "'" + key + "' (a duration such as 2h, 30m or PT2H)");
+    return at(
+        node,
+        () -> {
+          try {
+            return PolicyRules.parseDuration(text);
+          } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(
+                key + " must be a positive duration such as 2h, 30m, 1h30m or PT2H but was '"
+                    + PolicyRules.printable(text) + "'", e);
+          }
+        });
+  }
+
+  private boolean bool(Node node, String what) {
+    if (node instanceof ScalarNode scalar && scalar.getTag().equals(Tag.BOOL)) {
+      return Boolean.parseBoolean(scalar.getValue().toLowerCase(Locale.ROOT))
+          || scalar.getValue().equalsIgnoreCase("yes")
+          || scalar.getValue().equalsIgnoreCase("on");
+    }
+    throw fail(node, "wrong type: " + what + " must be true or false but is " + describe(node), null);
+  }
+
+  private int integer(Node node, String what) {
+    if (node instanceof ScalarNode scalar && scalar.getTag().equals(Tag.INT)) {
+      try {
+        return Integer.parseInt(scalar.getValue());
+      } catch (NumberFormatException e) {
+        throw fail(node, what + " must be a small whole number but is " + describe(node), e);
+      }
+    }
+    throw fail(node, "wrong type: " + what + " must be a whole number but is " + describe(node), null);
   }
 
   private String[] strings(Node node, String what, String elementName, UnaryOperator<String> check) {
