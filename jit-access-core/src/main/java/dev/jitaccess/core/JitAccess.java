@@ -201,7 +201,13 @@ public final class JitAccess {
     Objects.requireNonNull(bearerToken, "bearerToken");
     AccessRequest.checkCluster(cluster);
     Subject subject = authenticate(bearerToken, cluster);
-    return authorize(AccessRequest.of(subject, cluster));
+    GrantKey key = GrantKey.of(subject, cluster);
+    Grant cached = grants.getIfPresent(key);
+    if (cached != null) {
+      return cached; // the warm path: no request object, no second validation
+    }
+    AccessRequest request = AccessRequest.of(subject, cluster);
+    return grants.get(key, k -> evaluate(request));
   }
 
   /**
@@ -740,7 +746,12 @@ public final class JitAccess {
       return false;
     }
     try {
-      JOSEObjectType type = JWSHeader.parse(new Base64URL(token.substring(0, dot))).getType();
+      // Cheap test first: most tokens are OIDC tokens whose header never mentions our type.
+      String header = new Base64URL(token.substring(0, dot)).decodeToString();
+      if (!header.contains(TokenIssuer.SESSION_TYPE)) {
+        return false;
+      }
+      JOSEObjectType type = JWSHeader.parse(header).getType();
       return type != null && TokenIssuer.SESSION_TYPE.equals(type.getType());
     } catch (ParseException | RuntimeException e) {
       return false;

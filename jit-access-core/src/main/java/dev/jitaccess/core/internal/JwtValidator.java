@@ -187,7 +187,9 @@ public final class JwtValidator {
     verifySignature(jwt, header);
     JWTClaimsSet claims = parseClaims(payloadJson);
     checkClaims(claims);
-    log.debug("Accepted {} {} signed by key {}", rules.kind(), TokenFingerprint.of(token), header.getKeyID());
+    if (log.isDebugEnabled()) {
+      log.debug("Accepted {} {} signed by key {}", rules.kind(), TokenFingerprint.of(token), header.getKeyID());
+    }
     return claims;
   }
 
