@@ -1,6 +1,5 @@
 package dev.jitaccess.relay;
 
-import dev.jitaccess.api.JitAccessException;
 import dev.jitaccess.api.RelayException;
 import dev.jitaccess.api.spi.AccountProvisioner;
 import dev.jitaccess.api.spi.ClusterForwarder;
@@ -123,7 +122,7 @@ public final class RelayAgent implements AutoCloseable {
     int loaded;
     try {
       loaded = connector.loadRevocations();
-    } catch (JitAccessException | IllegalArgumentException | IllegalStateException e) {
+    } catch (RuntimeException e) {
       throw new RelayException(
           "The agent refuses to start: could not load the revocation tombstones (" + e.getMessage() + ")", e);
     }
