@@ -5,10 +5,13 @@ import dev.jitaccess.api.ProvisionedAccount;
 import dev.jitaccess.api.ProvisioningException;
 import dev.jitaccess.api.spi.AccountProvisioner;
 import dev.jitaccess.k8s.internal.AccountReconciler;
+import dev.jitaccess.k8s.internal.KubeCalls;
 import dev.jitaccess.k8s.internal.Names;
+import dev.jitaccess.k8s.internal.PrivilegeCheck;
 import dev.jitaccess.k8s.internal.ProvisionerConfig;
 import dev.jitaccess.k8s.internal.RetrySettings;
 import dev.jitaccess.k8s.internal.Sleeper;
+import dev.jitaccess.k8s.internal.SweepEngine;
 import io.kubernetes.client.openapi.ApiClient;
 import io.kubernetes.client.util.Config;
 import java.io.IOException;
@@ -55,9 +58,16 @@ import org.jspecify.annotations.Nullable;
 public final class KubernetesAccountProvisioner implements AccountProvisioner {
 
   private final AccountReconciler reconciler;
+  private final SweepEngine sweeper;
+  private final PrivilegeCheck privileges;
+  private final String namespace;
 
-  private KubernetesAccountProvisioner(AccountReconciler reconciler) {
+  private KubernetesAccountProvisioner(
+      AccountReconciler reconciler, SweepEngine sweeper, PrivilegeCheck privileges, String namespace) {
     this.reconciler = reconciler;
+    this.sweeper = sweeper;
+    this.privileges = privileges;
+    this.namespace = namespace;
   }
 
   /**
@@ -90,6 +100,49 @@ public final class KubernetesAccountProvisioner implements AccountProvisioner {
   @Override
   public void remove(String subjectId) {
     reconciler.remove(subjectId);
+  }
+
+  /**
+   * Runs one sweep of {@link IdleAccountSweeper} over this provisioner's namespace, with its client, clock
+   * and retry settings: deletes accounts whose {@code expires-at} has passed, their bindings, and bindings
+   * whose account is gone. What was deleted is also logged at INFO; a failed deletion is logged at WARN and
+   * retried by the next sweep.
+   *
+   * @return the deleted objects as {@code serviceaccount/<namespace>/<name>},
+   *     {@code clusterrolebinding/<name>} or {@code rolebinding/<namespace>/<name>}
+   * @throws ProvisioningException if listing the managed objects failed; nothing was deleted then
+   */
+  @Override
+  public List<String> sweepIdle() {
+    SweepEngine.Outcome outcome = sweeper.sweep();
+    List<String> deleted = new ArrayList<>(outcome.bindings());
+    for (String account : outcome.serviceAccounts()) {
+      deleted.add("serviceaccount/" + namespace + "/" + account);
+    }
+    return List.copyOf(deleted);
+  }
+
+  /**
+   * Checks the privileges of the identity this provisioner talks to the cluster as (SECURITY 19): one
+   * {@code SelfSubjectAccessReview} each for impersonating users, groups and ServiceAccounts, escalating
+   * ClusterRoles, binding {@code cluster-admin}, {@code *} on {@code *}, and reading secrets in all
+   * namespaces. The agent needs none of these; see {@code deploy/agent-rbac.yaml}. Costs seven calls.
+   *
+   * @return one finding per privilege held; empty when the agent holds none of them
+   * @throws ProvisioningException if a review could not be made (for example kube-apiserver unreachable)
+   */
+  public List<String> checkOwnPrivileges() {
+    return privileges.findings();
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Same as {@link #checkOwnPrivileges()}.
+   */
+  @Override
+  public List<String> privilegeWarnings() {
+    return checkOwnPrivileges();
   }
 
   /**
@@ -378,7 +431,11 @@ public final class KubernetesAccountProvisioner implements AccountProvisioner {
               clock == null ? InstantSource.system() : clock,
               retry);
       ApiClient client = apiClient == null ? defaultClient() : apiClient;
-      return new KubernetesAccountProvisioner(new AccountReconciler(client, config, sleeper));
+      return new KubernetesAccountProvisioner(
+          new AccountReconciler(client, config, sleeper),
+          new SweepEngine(client, ns, config.clock(), IdleAccountSweeper.Builder.DEFAULT_PAGE_SIZE, retry, sleeper),
+          new PrivilegeCheck(client, new KubeCalls(retry, sleeper)),
+          ns);
     }
 
     static ApiClient defaultClient() {

@@ -160,6 +160,28 @@ final class AgentRbacTest {
   }
 
   @Test
+  void revocationConfigMapIsReadAndWrittenOnlyByName() throws IOException {
+    Map<?, ?> role = find(shippedDocuments(), "Role");
+    List<String> byName = new ArrayList<>();
+    List<String> anyName = new ArrayList<>();
+    for (Object rule : (List<?>) role.get("rules")) {
+      Map<?, ?> r = (Map<?, ?>) rule;
+      if (!strings(r.get("resources")).contains("configmaps")) {
+        continue;
+      }
+      List<String> names = strings(r.get("resourceNames"));
+      if (names.isEmpty()) {
+        anyName.addAll(strings(r.get("verbs")));
+      } else {
+        assertThat(names).containsExactly(ConfigMapRevocationStore.Builder.DEFAULT_NAME);
+        byName.addAll(strings(r.get("verbs")));
+      }
+    }
+    assertThat(byName).containsExactlyInAnyOrder("get", "update");
+    assertThat(anyName).containsExactly("create");
+  }
+
+  @Test
   void checkerCatchesEachKindOfOverreach() {
     String[] bad = {
       "{kind: ClusterRole, rules: [{apiGroups: [''], resources: [pods], verbs: ['*']}]}",

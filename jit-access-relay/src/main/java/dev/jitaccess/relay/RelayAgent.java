@@ -1,9 +1,12 @@
 package dev.jitaccess.relay;
 
+import dev.jitaccess.api.RelayException;
 import dev.jitaccess.api.spi.AccountProvisioner;
 import dev.jitaccess.api.spi.ClusterForwarder;
+import dev.jitaccess.api.spi.RevocationStore;
 import dev.jitaccess.core.GrantVerifier;
 import dev.jitaccess.relay.internal.AgentConnector;
+import dev.jitaccess.relay.internal.AgentHousekeeping;
 import dev.jitaccess.relay.internal.AgentSettings;
 import dev.jitaccess.relay.internal.GrantCheck;
 import dev.jitaccess.relay.internal.HeartbeatSettings;
@@ -19,10 +22,13 @@ import java.util.Objects;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import javax.net.ssl.SSLException;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The agent that runs inside a cluster: it dials out to the relay's tunnel listener over TLS (optionally
@@ -36,6 +42,17 @@ import org.jspecify.annotations.Nullable;
  * #DEFAULT_BACKOFF_INITIAL_MILLIS} ms doubling up to {@value #DEFAULT_BACKOFF_MAX_SECONDS} s). When the tunnel
  * drops, in-flight requests fail and nothing is replayed.
  *
+ * <p><b>Revocations survive restarts.</b> Each revocation is refused in memory at once and written to the
+ * {@linkplain Builder#revocationStore(RevocationStore) revocation store} before the relay is told it took
+ * effect; {@link #start()} loads the store before the agent serves. With a durable store (jit-access-k8s's
+ * {@code ConfigMapRevocationStore}) a restarted agent still refuses every grant issued in or before the
+ * second of a revocation, until it has expired.
+ *
+ * <p><b>Housekeeping.</b> At start the agent asks the provisioner about its own privileges
+ * ({@link AccountProvisioner#privilegeWarnings()}) and logs a WARN per excess privilege, or refuses to start
+ * ({@link Builder#refuseOverprivileged(boolean)}); it runs {@link AccountProvisioner#sweepIdle()} at start and
+ * then every {@linkplain Builder#sweepPeriod(Duration) sweep period} on a thread of its own.
+ *
  * <p>Thread-safe. Create with {@link #builder()}, then {@link #start()}; {@link #close()} stops it.
  *
  * @since 0.1.0
@@ -47,12 +64,31 @@ public final class RelayAgent implements AutoCloseable {
   /** The reconnect delay cap, in seconds. */
   public static final long DEFAULT_BACKOFF_MAX_SECONDS = 30;
 
+  /** The default and longest time between idle sweeps: 5 minutes. */
+  public static final Duration DEFAULT_SWEEP_PERIOD = Duration.ofMinutes(5);
+
+  /**
+   * How long a revocation is remembered by default: 24 hours, longer than any grant lives (the engine's
+   * grants last minutes) plus clock skew.
+   */
+  public static final Duration DEFAULT_TOMBSTONE_RETENTION = Duration.ofHours(24);
+
+  private static final Logger log = LoggerFactory.getLogger(RelayAgent.class);
+
   private final AgentConnector connector;
+  private final AgentHousekeeping housekeeping;
+  private final boolean refuseOverprivileged;
   private final @Nullable ExecutorService ownedExecutor;
   private boolean started;
 
-  private RelayAgent(AgentConnector connector, @Nullable ExecutorService ownedExecutor) {
+  private RelayAgent(
+      AgentConnector connector,
+      AgentHousekeeping housekeeping,
+      boolean refuseOverprivileged,
+      @Nullable ExecutorService ownedExecutor) {
     this.connector = connector;
+    this.housekeeping = housekeeping;
+    this.refuseOverprivileged = refuseOverprivileged;
     this.ownedExecutor = ownedExecutor;
   }
 
@@ -66,16 +102,32 @@ public final class RelayAgent implements AutoCloseable {
   }
 
   /**
-   * Starts dialing the relay in the background; returns at once.
+   * Checks the agent's own privileges, loads the revocation tombstones, starts the idle sweeper, and then
+   * starts dialing the relay in the background. Blocks for the privilege check and the load (calls to the
+   * cluster with durable implementations); the rest happens in the background. If this throws, the agent
+   * does not serve: {@link #close()} it.
    *
    * @return this agent
    * @throws IllegalStateException if it was started before
+   * @throws RelayException if the tombstones could not be loaded (serving without them could accept a
+   *     revoked grant), or if {@linkplain Builder#refuseOverprivileged(boolean) refusing} and the agent
+   *     holds excess privileges or could not check them
    */
   public synchronized RelayAgent start() {
     if (started) {
       throw new IllegalStateException("the agent was already started");
     }
     started = true;
+    housekeeping.checkPrivileges(refuseOverprivileged);
+    int loaded;
+    try {
+      loaded = connector.loadRevocations();
+    } catch (RuntimeException e) {
+      throw new RelayException(
+          "The agent refuses to start: could not load the revocation tombstones (" + e.getMessage() + ")", e);
+    }
+    log.debug("Loaded {} revocation tombstone(s)", loaded);
+    housekeeping.startSweeping();
     connector.start();
     return this;
   }
@@ -92,6 +144,7 @@ public final class RelayAgent implements AutoCloseable {
   /** Closes the tunnel (failing in-flight requests) and stops reconnecting; never throws. */
   @Override
   public void close() {
+    housekeeping.close();
     connector.close();
     if (ownedExecutor != null) {
       ownedExecutor.shutdownNow();
@@ -117,6 +170,11 @@ public final class RelayAgent implements AutoCloseable {
     private @Nullable Duration backoffMax;
     private @Nullable HeartbeatSettings heartbeat;
     private @Nullable GrantCheck grantCheck;
+    private @Nullable RevocationStore revocationStore;
+    private @Nullable Duration tombstoneRetention;
+    private @Nullable Duration sweepPeriod;
+    private @Nullable Boolean refuseOverprivileged;
+    private @Nullable ScheduledExecutorService sweepScheduler;
 
     private Builder() {}
 
@@ -322,6 +380,82 @@ public final class RelayAgent implements AutoCloseable {
       return grantCheck(verifier::verify);
     }
 
+    /**
+     * Where revocation tombstones are kept across restarts. Default: a new {@link InMemoryRevocationStore},
+     * which a restart forgets; in a cluster use jit-access-k8s's {@code ConfigMapRevocationStore}.
+     *
+     * @param revocationStore the store; called off the event loop, may block
+     * @return this builder
+     * @throws IllegalStateException if already set
+     */
+    public Builder revocationStore(RevocationStore revocationStore) {
+      Objects.requireNonNull(revocationStore, "revocationStore");
+      once(this.revocationStore, "revocationStore");
+      this.revocationStore = revocationStore;
+      return this;
+    }
+
+    /**
+     * How long a revocation is remembered (in memory and in the store): at least the longest lifetime of a
+     * grant plus the 60 s clock skew. Default {@link #DEFAULT_TOMBSTONE_RETENTION 24 hours}.
+     *
+     * @param retention at least 2 minutes
+     * @return this builder
+     * @throws IllegalArgumentException if shorter than 2 minutes
+     * @throws IllegalStateException if already set
+     */
+    public Builder tombstoneRetention(Duration retention) {
+      Objects.requireNonNull(retention, "tombstoneRetention");
+      once(this.tombstoneRetention, "tombstoneRetention");
+      if (retention.compareTo(Duration.ofMinutes(2)) < 0) {
+        throw new IllegalArgumentException("tombstoneRetention must be at least PT2M but was " + retention);
+      }
+      this.tombstoneRetention = retention;
+      return this;
+    }
+
+    /**
+     * Time between the end of one idle sweep ({@link AccountProvisioner#sweepIdle()}) and the start of the
+     * next. Default and maximum {@link #DEFAULT_SWEEP_PERIOD 5 minutes}.
+     *
+     * @param period 1 second to 5 minutes
+     * @return this builder
+     * @throws IllegalArgumentException if out of range
+     * @throws IllegalStateException if already set
+     */
+    public Builder sweepPeriod(Duration period) {
+      Objects.requireNonNull(period, "sweepPeriod");
+      once(this.sweepPeriod, "sweepPeriod");
+      if (period.compareTo(Duration.ofSeconds(1)) < 0 || period.compareTo(DEFAULT_SWEEP_PERIOD) > 0) {
+        throw new IllegalArgumentException("sweepPeriod must be PT1S to PT5M but was " + period);
+      }
+      this.sweepPeriod = period;
+      return this;
+    }
+
+    /**
+     * Whether {@link RelayAgent#start()} refuses to start when the provisioner reports that the agent holds
+     * more privileges than it needs ({@link AccountProvisioner#privilegeWarnings()}), or cannot check them.
+     * Default false: each finding is logged at WARN and the agent starts.
+     *
+     * @param refuse true to refuse
+     * @return this builder
+     * @throws IllegalStateException if already set
+     */
+    public Builder refuseOverprivileged(boolean refuse) {
+      once(this.refuseOverprivileged, "refuseOverprivileged");
+      this.refuseOverprivileged = refuse;
+      return this;
+    }
+
+    /** Tests: the scheduler the sweeps run on; the agent owns it and shuts it down. */
+    Builder sweepScheduler(ScheduledExecutorService scheduler) {
+      Objects.requireNonNull(scheduler, "sweepScheduler");
+      once(this.sweepScheduler, "sweepScheduler");
+      this.sweepScheduler = scheduler;
+      return this;
+    }
+
     /** Tests: a grant check instead of a {@link GrantVerifier}. */
     Builder grantCheck(GrantCheck grantCheck) {
       Objects.requireNonNull(grantCheck, "grantCheck");
@@ -343,6 +477,7 @@ public final class RelayAgent implements AutoCloseable {
       AccountProvisioner accountProvisioner = require(provisioner, "provisioner");
       ClusterForwarder clusterForwarder = require(forwarder, "forwarder");
       GrantCheck check = require(grantCheck, "grantVerifier");
+      InstantSource agentClock = clock != null ? clock : InstantSource.system();
       ExecutorService owned = executor == null ? newWorkerPool() : null;
       AgentSettings settings =
           new AgentSettings(
@@ -355,12 +490,19 @@ public final class RelayAgent implements AutoCloseable {
               accountProvisioner,
               clusterForwarder,
               executor != null ? executor : Objects.requireNonNull(owned),
-              clock != null ? clock : InstantSource.system(),
+              agentClock,
               heartbeat != null ? heartbeat : HeartbeatSettings.DEFAULT,
               backoffInitial != null ? backoffInitial : Duration.ofMillis(DEFAULT_BACKOFF_INITIAL_MILLIS),
               backoffMax != null ? backoffMax : Duration.ofSeconds(DEFAULT_BACKOFF_MAX_SECONDS),
-              Duration.ofHours(24));
-      return new RelayAgent(new AgentConnector(settings), owned);
+              tombstoneRetention != null ? tombstoneRetention : DEFAULT_TOMBSTONE_RETENTION,
+              revocationStore != null ? revocationStore : new InMemoryRevocationStore(agentClock));
+      AgentHousekeeping housekeeping =
+          new AgentHousekeeping(
+              accountProvisioner,
+              sweepPeriod != null ? sweepPeriod : DEFAULT_SWEEP_PERIOD,
+              sweepScheduler != null ? sweepScheduler : newSweepScheduler());
+      return new RelayAgent(
+          new AgentConnector(settings), housekeeping, Boolean.TRUE.equals(refuseOverprivileged), owned);
     }
 
     private static <T> T require(@Nullable T value, String name) {
@@ -383,6 +525,15 @@ public final class RelayAgent implements AutoCloseable {
       } catch (SSLException e) {
         throw new IllegalArgumentException("could not set up TLS for the relay: " + e.getMessage(), e);
       }
+    }
+
+    private static ScheduledExecutorService newSweepScheduler() {
+      return Executors.newSingleThreadScheduledExecutor(
+          r -> {
+            Thread t = new Thread(r, "jit-agent-sweeper");
+            t.setDaemon(true);
+            return t;
+          });
     }
 
     private static ExecutorService newWorkerPool() {

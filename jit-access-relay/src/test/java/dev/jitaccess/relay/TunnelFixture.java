@@ -53,21 +53,33 @@ final class TunnelFixture implements AutoCloseable {
   }
 
   RelayAgent startAgent(String credential) {
-    RelayAgent agent =
-        RelayAgent.builder()
-            .relayUri(URI.create("https://localhost:" + listener.port()))
-            .credential(credential)
-            .trustedCertificates(CERTS.ca())
-            .provisioner(provisioner)
-            .forwarder(forwarder)
-            .clock(clock)
-            .reconnectBackoff(Duration.ofMillis(50), Duration.ofMillis(300))
-            .heartbeat(heartbeat.interval(), heartbeat.timeout())
-            .grantCheck(grants)
-            .build()
-            .start();
+    RelayAgent agent = agentBuilder(credential).build();
     closeables.add(0, agent);
-    return agent;
+    return agent.start();
+  }
+
+  /** A builder for an agent like {@link #startAgent}'s, to add to; the agent it builds is not closed here. */
+  RelayAgent.Builder agentBuilder(String credential) {
+    return agentBuilder(credential, provisioner);
+  }
+
+  RelayAgent.Builder agentBuilder(String credential, dev.jitaccess.api.spi.AccountProvisioner accounts) {
+    return RelayAgent.builder()
+        .relayUri(URI.create("https://localhost:" + listener.port()))
+        .credential(credential)
+        .trustedCertificates(CERTS.ca())
+        .provisioner(accounts)
+        .forwarder(forwarder)
+        .clock(clock)
+        .reconnectBackoff(Duration.ofMillis(50), Duration.ofMillis(300))
+        .heartbeat(heartbeat.interval(), heartbeat.timeout())
+            .grantCheck(grants);
+  }
+
+  /** Closes the given resource with the fixture, first. */
+  <T extends AutoCloseable> T closeLater(T closeable) {
+    closeables.add(0, closeable);
+    return closeable;
   }
 
   RawTestAgent rawAgent(String sniHost, java.util.Map<String, String> headers) {

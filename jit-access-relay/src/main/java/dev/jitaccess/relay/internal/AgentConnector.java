@@ -57,12 +57,22 @@ public final class AgentConnector implements AutoCloseable {
             settings.grantCheck(),
             new AgentAccounts(settings.provisioner(), settings.clock()),
             settings.forwarder(),
-            new AgentGrants(settings.clock(), settings.tombstoneRetention()),
+            new AgentGrants(settings.clock(), settings.tombstoneRetention(), settings.revocationStore()),
             settings.executor(),
             settings.clock());
     this.backoff =
         new Backoff(
             settings.backoffInitial(), settings.backoffMax(), () -> ThreadLocalRandom.current().nextDouble());
+  }
+
+  /**
+   * Loads the durable revocation tombstones into memory; call before {@link #start()}. Blocks on the store.
+   *
+   * @return how many tombstones were loaded
+   * @throws dev.jitaccess.api.JitAccessException if the store failed
+   */
+  public int loadRevocations() {
+    return context.grants().load();
   }
 
   /** Dials the relay now, and again whenever the tunnel is lost, until {@link #close()}. */

@@ -15,8 +15,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A control message from the relay ({@code /_jit/...}). Today only {@code POST /_jit/revoke} with the form
- * {@code subject=<id>&cluster=<id>}: the tombstone and the closing of the subject's streams happen at once
- * on the event loop's caller; removing the account from the cluster runs on the executor.
+ * {@code subject=<id>&cluster=<id>}: the in-memory tombstone and the closing of the subject's streams happen
+ * at once on the event loop; storing the tombstone durably (before the 200 answer) and then removing the
+ * account from the cluster run on the executor.
  */
 final class AgentControl {
   private static final Logger log = LoggerFactory.getLogger(AgentControl.class);
@@ -61,14 +62,38 @@ final class AgentControl {
       return;
     }
     String subjectId = subjects.get(0);
-    context.grants().revoke(subjectId);
-    log.info("Revoked {}: open streams closed, older grants refused", subjectId);
+    // In memory at once: open streams close and new requests are refused before anything blocks.
+    AgentGrants.Tombstone tombstone = context.grants().revoke(subjectId);
     try {
-      context.executor().execute(() -> removeAccount(subjectId));
+      context.executor().execute(() -> persistThenAcknowledge(subjectId, tombstone));
     } catch (RejectedExecutionException e) {
-      log.warn("Could not schedule the removal of {}'s account: the agent is shutting down", subjectId);
+      AgentStatus.send(stream, 503, "ServiceUnavailable", "the agent is shutting down");
     }
-    stream.writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().status("200"), true));
+  }
+
+  /**
+   * On the executor: the relay hears 200 only once the tombstone is durable, so that a restarted agent
+   * still refuses the revoked grants. The account is removed after that.
+   */
+  private void persistThenAcknowledge(String subjectId, AgentGrants.Tombstone tombstone) {
+    try {
+      context.grants().persist(subjectId, tombstone);
+    } catch (RuntimeException e) {
+      log.warn(
+          "Revoked {} in memory, but could not store the tombstone (a restart would forget it): {}",
+          subjectId,
+          e.toString());
+      AgentStatus.send(stream, 503, "ServiceUnavailable", "the revocation could not be stored durably");
+      removeAccount(subjectId);
+      return;
+    }
+    log.info("Revoked {}: open streams closed, grants issued until {} refused", subjectId, tombstone.revokedAt());
+    stream.eventLoop()
+        .execute(
+            () ->
+                stream.writeAndFlush(
+                    new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().status("200"), true)));
+    removeAccount(subjectId);
   }
 
   private void removeAccount(String subjectId) {

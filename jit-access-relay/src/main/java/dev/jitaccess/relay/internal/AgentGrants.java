@@ -1,66 +1,104 @@
 package dev.jitaccess.relay.internal;
 
-import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.jitaccess.api.Grant;
+import dev.jitaccess.api.spi.RevocationStore;
 import io.netty.channel.Channel;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
-import java.time.temporal.ChronoUnit;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import org.jspecify.annotations.Nullable;
 
 /**
  * What the agent knows about grants beyond their signature: revocation tombstones (subject and time; grants
- * issued at or before it are refused) and the open streams of each subject, closed at once on revocation
- * and at their grant's expiry (Kubernetes only authorizes a watch or exec when it starts).
+ * issued in or before the revocation's second are refused, as in the engine) and the open streams of each
+ * subject, closed at once on revocation and at their grant's expiry (Kubernetes only authorizes a watch or
+ * exec when it starts).
  *
- * <p>Tombstones are held in memory for {@code retention}; keeping them in the cluster is not done yet.
- * Thread-safe.
+ * <p>Tombstones live in memory for fast checks and in the {@link RevocationStore} for restarts: they are
+ * {@linkplain #load() loaded} before the agent serves, and each revocation takes effect in memory at once and
+ * is then {@linkplain #persist persisted}. A tombstone is kept for {@code retention} (the longest grant
+ * lifetime plus skew) after its revocation. Repeated revocations keep the latest time, so duplicate and
+ * reordered revoke messages are harmless (they can only refuse more). Thread-safe.
  */
 final class AgentGrants {
+  /** One revocation, with the time after which no grant it covers can still be valid. */
+  record Tombstone(Instant revokedAt, Instant keepUntil) {
+    Tombstone later(Tombstone other) {
+      return new Tombstone(
+          revokedAt.isAfter(other.revokedAt) ? revokedAt : other.revokedAt,
+          keepUntil.isAfter(other.keepUntil) ? keepUntil : other.keepUntil);
+    }
+  }
+
   private final InstantSource clock;
-  private final Cache<String, Instant> tombstones;
+  private final Duration retention;
+  private final RevocationStore store;
+  private final Map<String, Tombstone> tombstones = new ConcurrentHashMap<>();
   private final Map<String, Set<Channel>> openStreams = new ConcurrentHashMap<>();
 
-  AgentGrants(InstantSource clock, Duration retention) {
+  AgentGrants(InstantSource clock, Duration retention, RevocationStore store) {
     this.clock = clock;
-    this.tombstones =
-        Caffeine.newBuilder()
-            .maximumSize(100_000)
-            .ticker(() -> ChronoUnit.NANOS.between(Instant.EPOCH, clock.instant()))
-            .expireAfterWrite(retention)
-            .build();
+    this.retention = retention;
+    this.store = store;
   }
 
   /**
-   * Whether a grant was revoked: its subject has a tombstone not before the grant's issue time.
+   * Reads the durable tombstones into memory. Blocks on the store.
+   *
+   * @return how many were loaded
+   * @throws dev.jitaccess.api.JitAccessException if the store failed
+   */
+  int load() {
+    Map<String, Instant> loaded = store.load();
+    loaded.forEach((subject, at) -> remember(subject, new Tombstone(at, at.plus(retention))));
+    return loaded.size();
+  }
+
+  /**
+   * Whether a grant was revoked: its subject has a tombstone whose second is not before the grant's issue
+   * second (JWT times are whole seconds, so the same second counts as revoked, the safe side).
    *
    * @param grant a verified grant
    * @return true when it must be refused
    */
   boolean isRevoked(Grant grant) {
-    @Nullable Instant revokedAt = tombstones.getIfPresent(grant.subject().id());
-    return revokedAt != null && !grant.issuedAt().isAfter(revokedAt);
+    Tombstone t = tombstones.get(grant.subject().id());
+    return t != null && grant.issuedAt().getEpochSecond() <= t.revokedAt().getEpochSecond();
   }
 
   /**
-   * Records a revocation now and closes the subject's open streams.
+   * Records a revocation now, in memory, and closes the subject's open streams. Never blocks; make it
+   * durable with {@link #persist}.
    *
    * @param subjectId the subject
+   * @return the tombstone to persist
    */
-  void revoke(String subjectId) {
+  Tombstone revoke(String subjectId) {
     Instant now = clock.instant();
-    tombstones.asMap().merge(subjectId, now, (old, next) -> next.isAfter(old) ? next : old);
+    tombstones.values().removeIf(t -> t.keepUntil().isBefore(now));
+    Tombstone tombstone = remember(subjectId, new Tombstone(now, now.plus(retention)));
     Set<Channel> streams = openStreams.getOrDefault(subjectId, Set.of());
     for (Channel stream : streams) {
       stream.close();
     }
+    return tombstone;
+  }
+
+  /**
+   * Writes a tombstone to the durable store. Blocks: never call on an event loop.
+   *
+   * @throws dev.jitaccess.api.JitAccessException if the store failed
+   */
+  void persist(String subjectId, Tombstone tombstone) {
+    store.record(subjectId, tombstone.revokedAt(), tombstone.keepUntil());
+  }
+
+  private Tombstone remember(String subjectId, Tombstone tombstone) {
+    return tombstones.merge(subjectId, tombstone, Tombstone::later);
   }
 
   /**

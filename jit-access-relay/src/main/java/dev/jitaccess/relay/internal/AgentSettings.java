@@ -2,6 +2,7 @@ package dev.jitaccess.relay.internal;
 
 import dev.jitaccess.api.spi.AccountProvisioner;
 import dev.jitaccess.api.spi.ClusterForwarder;
+import dev.jitaccess.api.spi.RevocationStore;
 import io.netty.handler.ssl.SslContext;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -27,6 +28,7 @@ import org.jspecify.annotations.Nullable;
  * @param backoffInitial the first reconnect delay
  * @param backoffMax the reconnect delay cap
  * @param tombstoneRetention how long a revocation is remembered
+ * @param revocationStore where tombstones are kept across restarts
  */
 public record AgentSettings(
     String relayHost,
@@ -42,4 +44,5 @@ public record AgentSettings(
     HeartbeatSettings heartbeat,
     Duration backoffInitial,
     Duration backoffMax,
-    Duration tombstoneRetention) {}
+    Duration tombstoneRetention,
+    RevocationStore revocationStore) {}
