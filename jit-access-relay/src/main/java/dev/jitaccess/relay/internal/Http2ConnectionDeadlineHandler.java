@@ -73,6 +73,18 @@ public final class Http2ConnectionDeadlineHandler extends ChannelInboundHandlerA
     ctx.fireChannelInactive();
   }
 
+  /**
+   * The last handler of the connection's pipeline: the HTTP/2 codec has already answered a protocol error (RST_STREAM
+   * or GOAWAY and close) before passing it on, so it is only logged here.
+   */
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    log.debug("HTTP/2 user connection {} failed: {}", ctx.channel().id(), cause.toString());
+    if (!(cause instanceof io.netty.handler.codec.http2.Http2Exception)) {
+      ctx.close();
+    }
+  }
+
   @Override
   public void handlerRemoved(ChannelHandlerContext ctx) {
     disarm();

@@ -252,16 +252,30 @@ public final class H2TestClient implements AutoCloseable {
    *
    * @return how many pairs were written
    */
-  public int rapidReset(Http2Headers headers, int count) {
+  public int rapidReset(Http2Headers headers, int count) throws Exception {
+    // Batches of pairs sent back to back on the event loop, as an attacker does; between batches the client reads,
+    // so it stops once the server's GOAWAY arrived (a client writing on regardless may have the GOAWAY destroyed by
+    // the TCP reset of the server's close).
     int sent = 0;
-    for (; sent < count && channel.isActive(); sent++) {
-      var opened = new Http2StreamChannelBootstrap(channel).handler(new ChannelInboundHandlerAdapter()).open();
-      if (!opened.awaitUninterruptibly(5, TimeUnit.SECONDS) || !opened.isSuccess()) {
-        break;
-      }
-      Http2StreamChannel stream = opened.getNow();
-      stream.write(new DefaultHttp2HeadersFrame(headers, false));
-      stream.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.CANCEL));
+    while (sent < count && channel.isActive() && !goAway.isDone()) {
+      int batch = Math.min(20, count - sent);
+      sent +=
+          channel.eventLoop()
+              .submit(() -> {
+                int n = 0;
+                for (; n < batch && channel.isActive(); n++) {
+                  var opened = new Http2StreamChannelBootstrap(channel).handler(new ChannelInboundHandlerAdapter()).open();
+                  if (!opened.isSuccess()) {
+                    break;
+                  }
+                  Http2StreamChannel stream = opened.getNow();
+                  stream.write(new DefaultHttp2HeadersFrame(headers, false));
+                  stream.write(new DefaultHttp2ResetFrame(Http2Error.CANCEL));
+                }
+                channel.flush();
+                return n;
+              })
+              .get(10, TimeUnit.SECONDS);
     }
     return sent;
   }
@@ -290,7 +304,7 @@ public final class H2TestClient implements AutoCloseable {
     DefaultHttp2FrameWriter writer = new DefaultHttp2FrameWriter();
     int written = 0;
     try {
-      while (written < frames && encoded.isReadable() && channel.isActive()) {
+      while (written < frames && encoded.isReadable() && channel.isActive() && !goAway.isDone()) {
         ByteBuf payload = encoded.readRetainedSlice(Math.min(slice, encoded.readableBytes()));
         byte type = written == 0 ? Http2FrameTypes.HEADERS : Http2FrameTypes.CONTINUATION;
         Http2Flags flags = new Http2Flags().endOfStream(written == 0);
