@@ -377,6 +377,30 @@ final class RelayServerLimitsTest {
     }
   }
 
+  @Test
+  void http2SlowReaderOfAHugeStreamHoldsOnlyWindowsWhileOthersStayResponsive() throws Exception {
+    relay(b -> b);
+    H2TestClient slowClient = h2(false);
+    H2TestClient.Stream slow = slowClient.requestPaused(H2TestClient.get("/clusters/prod/big", "alice-token"));
+    assertThat(slow.status()).isEqualTo("200");
+
+    long stalled = awaitStable(agent::bigBytesWritten);
+    // HTTP/2 flow control end to end: the client's 64 KiB stream window, what the relay may hold between its loops,
+    // the tunnel stream's 64 KiB window. No socket buffer is involved.
+    assertThat(stalled).isPositive().isLessThan(512L * 1024);
+
+    HttpClient other = http(HttpClient.Version.HTTP_2);
+    for (int i = 0; i < 5; i++) {
+      HttpResponse<String> small =
+          other.sendAsync(request("/clusters/prod/api/v1/small" + i), HttpResponse.BodyHandlers.ofString()).get(2, TimeUnit.SECONDS);
+      assertThat(small.statusCode()).isEqualTo(200);
+    }
+
+    slow.resume();
+
+    await().atMost(WAIT).until(() -> agent.bigBytesWritten() > 4 * stalled && slow.bodyBytes.get() > 2 * stalled);
+  }
+
   /** Waits until the value stops changing for a few polls and returns it. */
   private static long awaitStable(java.util.function.LongSupplier value) {
     long[] last = {-1};

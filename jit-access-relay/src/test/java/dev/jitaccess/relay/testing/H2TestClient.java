@@ -70,8 +70,30 @@ public final class H2TestClient implements AutoCloseable {
     /** Why the request head could not be written, if it could not. */
     public final CompletableFuture<Throwable> writeFailure = new CompletableFuture<>();
 
+    /** Body bytes received so far. */
+    public final java.util.concurrent.atomic.AtomicLong bodyBytes = new java.util.concurrent.atomic.AtomicLong();
+
     private final ByteArrayOutputStream body = new ByteArrayOutputStream();
+    private final boolean keepBody;
+    private volatile boolean paused;
     private volatile Http2StreamChannel channel;
+
+    Stream(boolean keepBody) {
+      this.keepBody = keepBody;
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+      if (!paused) {
+        ctx.fireChannelReadComplete();
+      }
+    }
+
+    /** Starts reading again after {@link #requestPaused}: the client's window refills as it reads. */
+    public void resume() {
+      paused = false;
+      channel.config().setAutoRead(true);
+    }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
@@ -82,8 +104,11 @@ public final class H2TestClient implements AutoCloseable {
             done.complete(null);
           }
         } else if (msg instanceof Http2DataFrame data) {
-          synchronized (body) {
-            data.content().readBytes(body, data.content().readableBytes());
+          bodyBytes.addAndGet(data.content().readableBytes());
+          if (keepBody) {
+            synchronized (body) {
+              data.content().readBytes(body, data.content().readableBytes());
+            }
           }
           if (data.isEndStream()) {
             done.complete(null);
@@ -235,9 +260,28 @@ public final class H2TestClient implements AutoCloseable {
    * @return the stream's collector
    */
   public Stream request(Http2Headers headers, boolean endStream) {
-    Stream s = new Stream();
+    return request(headers, endStream, false);
+  }
+
+  /**
+   * Sends a request and reads only the first frames of the answer: the client stops consuming (so it returns no
+   * flow-control window) until {@link Stream#resume()}.
+   */
+  public Stream requestPaused(Http2Headers headers) {
+    return request(headers, true, true);
+  }
+
+  private Stream request(Http2Headers headers, boolean endStream, boolean paused) {
+    Stream s = new Stream(!paused);
+    s.paused = paused;
     Http2StreamChannel stream = new Http2StreamChannelBootstrap(channel).handler(s).open().syncUninterruptibly().getNow();
     s.channel = stream;
+    if (paused) {
+      stream.eventLoop().submit(() -> {
+        stream.config().setAutoRead(false);
+        stream.read();
+      }).syncUninterruptibly();
+    }
     stream.writeAndFlush(new DefaultHttp2HeadersFrame(headers, endStream)).addListener(f -> {
       if (!f.isSuccess()) {
         s.writeFailure.complete(f.cause());
