@@ -428,7 +428,7 @@ public final class RelayServer implements AutoCloseable {
      * The most requests one authenticated subject may have open at once, counted across all its connections and
      * both protocols; watches, {@code logs -f} and exec/attach/port-forward sessions count while they are open.
      * A request beyond the limit gets 429 with {@code Retry-After}; a slot is freed when its request ends, also
-     * when the client resets it. Default {@value #DEFAULT_MAX_CONCURRENT_REQUESTS_PER_SUBJECT}.
+     * when the client resets it. Default {@value RelayServer#DEFAULT_MAX_CONCURRENT_REQUESTS_PER_SUBJECT}.
      *
      * @param limit the limit, positive
      * @return this builder
