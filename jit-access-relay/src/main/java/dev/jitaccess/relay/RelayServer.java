@@ -5,6 +5,7 @@ import dev.jitaccess.core.JitAccess;
 import dev.jitaccess.relay.internal.AccessEngine;
 import dev.jitaccess.relay.internal.JitAccessEngine;
 import dev.jitaccess.relay.internal.KubeconfigWriter;
+import dev.jitaccess.relay.internal.SubjectLimiter;
 import dev.jitaccess.relay.internal.TunnelListener;
 import dev.jitaccess.relay.internal.TunnelRegistry;
 import dev.jitaccess.relay.internal.UserChannelInitializer;
@@ -63,6 +64,15 @@ public final class RelayServer implements AutoCloseable {
   /** The default time a connection or stream may see no traffic, 30 min (watches end sooner at the API). */
   public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofMinutes(30);
 
+  /** The default of the most requests (watches, exec sessions included) one subject may have open at once, 200. */
+  public static final int DEFAULT_MAX_CONCURRENT_REQUESTS_PER_SUBJECT = 200;
+
+  /** Threads that run the (possibly blocking) authorization calls. */
+  private static final int DEFAULT_AUTHORIZATION_THREADS = 8;
+
+  /** Authorizations waiting for a thread; beyond this the relay answers 429. */
+  private static final int DEFAULT_AUTHORIZATION_QUEUE = 1024;
+
   private final Builder config;
   private final Object lock = new Object();
   private @Nullable EventLoopGroup group;
@@ -114,7 +124,9 @@ public final class RelayServer implements AutoCloseable {
               config.maxHeaderSize,
               config.maxBodySize,
               config.headerReadTimeout,
-              config.idleTimeout);
+              config.idleTimeout,
+              new SubjectLimiter(config.maxConcurrentRequestsPerSubject),
+              config.maxConcurrentStreams);
       EventLoopGroup loops = new MultiThreadIoEventLoopGroup(NioIoHandler.newFactory());
       group = loops;
       executor = pool;
@@ -169,11 +181,11 @@ public final class RelayServer implements AutoCloseable {
     AtomicInteger ids = new AtomicInteger();
     ThreadPoolExecutor pool =
         new ThreadPoolExecutor(
-            8,
-            8,
+            config.authorizationThreads,
+            config.authorizationThreads,
             30,
             TimeUnit.SECONDS,
-            new LinkedBlockingQueue<>(1024),
+            new LinkedBlockingQueue<>(config.authorizationQueue),
             r -> {
               Thread t = new Thread(r, "jit-relay-auth-" + ids.incrementAndGet());
               t.setDaemon(true);
@@ -299,6 +311,10 @@ public final class RelayServer implements AutoCloseable {
     private long maxBodySize = DEFAULT_MAX_BODY_SIZE;
     private Duration headerReadTimeout = DEFAULT_HEADER_READ_TIMEOUT;
     private Duration idleTimeout = DEFAULT_IDLE_TIMEOUT;
+    private int maxConcurrentRequestsPerSubject = DEFAULT_MAX_CONCURRENT_REQUESTS_PER_SUBJECT;
+    private int maxConcurrentStreams = UserSideConfig.MAX_CONCURRENT_STREAMS;
+    private int authorizationThreads = DEFAULT_AUTHORIZATION_THREADS;
+    private int authorizationQueue = DEFAULT_AUTHORIZATION_QUEUE;
     private @Nullable URI externalUrl;
     private @Nullable AccessEngine accessEngine;
     private @Nullable JitAccess jitAccess;
@@ -409,6 +425,44 @@ public final class RelayServer implements AutoCloseable {
     }
 
     /**
+     * The most requests one authenticated subject may have open at once, counted across all its connections and
+     * both protocols; watches, {@code logs -f} and exec/attach/port-forward sessions count while they are open.
+     * A request beyond the limit gets 429 with {@code Retry-After}; a slot is freed when its request ends, also
+     * when the client resets it. Default {@value RelayServer#DEFAULT_MAX_CONCURRENT_REQUESTS_PER_SUBJECT}.
+     *
+     * @param limit the limit, positive
+     * @return this builder
+     * @throws IllegalArgumentException if not positive
+     */
+    public Builder maxConcurrentRequestsPerSubject(int limit) {
+      if (limit <= 0) {
+        throw new IllegalArgumentException("maxConcurrentRequestsPerSubject must be positive but was " + limit);
+      }
+      this.maxConcurrentRequestsPerSubject = limit;
+      return this;
+    }
+
+    /** Tests: the HTTP/2 {@code SETTINGS_MAX_CONCURRENT_STREAMS} of user connections (default 250). */
+    Builder maxConcurrentStreams(int streams) {
+      if (streams <= 0) {
+        throw new IllegalArgumentException("maxConcurrentStreams must be positive but was " + streams);
+      }
+      this.maxConcurrentStreams = streams;
+      return this;
+    }
+
+    /** Tests: the authorization pool's threads and queue (default 8 and 1024); a full queue answers 429. */
+    Builder authorizationPool(int threads, int queueCapacity) {
+      if (threads <= 0 || queueCapacity <= 0) {
+        throw new IllegalArgumentException(
+            "authorizationPool needs positive threads and queueCapacity but was " + threads + "/" + queueCapacity);
+      }
+      this.authorizationThreads = threads;
+      this.authorizationQueue = queueCapacity;
+      return this;
+    }
+
+    /**
      * The URL kubectl uses to reach the relay, for {@link RelayServer#kubeconfig}. Default
      * {@code https://<bind host or localhost>:<port>}.
      *
@@ -485,6 +539,10 @@ public final class RelayServer implements AutoCloseable {
       b.maxBodySize = maxBodySize;
       b.headerReadTimeout = headerReadTimeout;
       b.idleTimeout = idleTimeout;
+      b.maxConcurrentRequestsPerSubject = maxConcurrentRequestsPerSubject;
+      b.maxConcurrentStreams = maxConcurrentStreams;
+      b.authorizationThreads = authorizationThreads;
+      b.authorizationQueue = authorizationQueue;
       b.externalUrl = externalUrl;
       b.accessEngine = accessEngine;
       b.jitAccess = jitAccess;

@@ -27,13 +27,31 @@ public final class StatusResponses {
    * @return the response with {@code Content-Type: application/json} and {@code Content-Length}
    */
   public static FullHttpResponse status(ByteBufAllocator alloc, HttpResponseStatus status, String message) {
-    byte[] json = json(status, message).getBytes(StandardCharsets.UTF_8);
+    return status(alloc, status, message, 0);
+  }
+
+  /**
+   * A failure {@code Status} response that asks the client to retry later (429, 503): a {@code Retry-After} header
+   * and {@code details.retryAfterSeconds}, which client-go honours.
+   *
+   * @param alloc the allocator for the body
+   * @param status the HTTP status
+   * @param message the message kubectl shows
+   * @param retryAfterSeconds seconds to wait before retrying; 0 for no retry hint
+   * @return the response with {@code Content-Type: application/json} and {@code Content-Length}
+   */
+  public static FullHttpResponse status(
+      ByteBufAllocator alloc, HttpResponseStatus status, String message, int retryAfterSeconds) {
+    byte[] json = json(status, message, retryAfterSeconds).getBytes(StandardCharsets.UTF_8);
     ByteBuf body = alloc.buffer(json.length).writeBytes(json);
     FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, body);
     response.headers()
         .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
         .setInt(HttpHeaderNames.CONTENT_LENGTH, json.length)
         .set(HttpHeaderNames.CACHE_CONTROL, "no-store");
+    if (retryAfterSeconds > 0) {
+      response.headers().setInt(HttpHeaderNames.RETRY_AFTER, retryAfterSeconds);
+    }
     if (status.code() == 401) {
       response.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer");
     }
@@ -48,6 +66,10 @@ public final class StatusResponses {
    * @return the JSON text
    */
   public static String json(HttpResponseStatus status, String message) {
+    return json(status, message, 0);
+  }
+
+  private static String json(HttpResponseStatus status, String message, int retryAfterSeconds) {
     Map<String, Object> body = new LinkedHashMap<>();
     body.put("kind", "Status");
     body.put("apiVersion", "v1");
@@ -55,6 +77,9 @@ public final class StatusResponses {
     body.put("status", "Failure");
     body.put("message", message);
     body.put("reason", reason(status.code()));
+    if (retryAfterSeconds > 0) {
+      body.put("details", Map.of("retryAfterSeconds", retryAfterSeconds));
+    }
     body.put("code", status.code());
     return JSONObjectUtils.toJSONString(body);
   }

@@ -22,9 +22,11 @@ import java.util.concurrent.TimeUnit;
  * The user side's pipeline: TLS, then HTTP/2 or HTTP/1.1 by ALPN, each with the relay's limits.
  *
  * <p>HTTP/1.1: Netty's decoder with the request-line, header-size and chunk limits, obsolete folding refused, a
- * header-read deadline and an idle timeout. HTTP/2: a header-list limit, at most
- * {@value UserSideConfig#MAX_CONCURRENT_STREAMS} concurrent streams, Netty's rapid-reset defence
- * (CVE-2023-44487) and an idle timeout per stream; each stream is converted to HTTP objects so one request handler
+ * header-read deadline and an idle timeout. HTTP/2: a header-list limit (which also bounds a CONTINUATION flood,
+ * CVE-2024-27316 class), the configured concurrent-stream limit (default
+ * {@value UserSideConfig#MAX_CONCURRENT_STREAMS}), Netty's rapid-reset defence (CVE-2023-44487), a deadline for
+ * a connection without an open stream ({@link Http2ConnectionDeadlineHandler}) and an idle timeout per stream; each
+ * stream is converted to HTTP objects so one request handler
  * serves both protocols.
  */
 public final class UserChannelInitializer extends ChannelInitializer<SocketChannel> {
@@ -92,7 +94,7 @@ public final class UserChannelInitializer extends ChannelInitializer<SocketChann
   private void configureHttp2(ChannelPipeline p) {
     Http2Settings settings =
         Http2Settings.defaultSettings()
-            .maxConcurrentStreams(UserSideConfig.MAX_CONCURRENT_STREAMS)
+            .maxConcurrentStreams(config.maxConcurrentStreams())
             .maxHeaderListSize(config.maxHeaderSize());
     p.addLast(
             "h2",
@@ -112,7 +114,8 @@ public final class UserChannelInitializer extends ChannelInitializer<SocketChann
                         .addLast(idleHandler())
                         .addLast(new UserRequestHandler(config, true));
                   }
-                }));
+                }))
+        .addLast("h2-deadline", new Http2ConnectionDeadlineHandler(config.headerReadTimeout()));
   }
 
   private IdleStateHandler idleHandler() {

@@ -21,6 +21,8 @@ final class UserExchange {
   String path;
   @Nullable String cluster;
   @Nullable Grant grant;
+  /** The subject holding a slot of the per-subject limit for this request, until it ends. */
+  @Nullable String limitSlot;
   @Nullable Http2StreamChannel stream;
   @Nullable String upgrade;
   @Nullable String websocketKey;

@@ -52,6 +52,12 @@ public final class UserRequestHandler extends ChannelInboundHandlerAdapter {
   /** Inbound messages held while a request is being authorized or answered (pipelining); more closes. */
   private static final int MAX_PENDING = 64;
 
+  /**
+   * Response bytes handed from the tunnel stream's event loop to the user channel's but not yet written there; beyond
+   * this the tunnel stream stops reading (so its HTTP/2 window stops refilling) until the user side catches up.
+   */
+  private static final long MAX_HANDED_OFF = 64 * 1024;
+
   /** How long a refused HTTP/1.1 connection keeps draining input before it is closed. */
   private static final long LINGER_MILLIS = 1000;
 
@@ -66,6 +72,8 @@ public final class UserRequestHandler extends ChannelInboundHandlerAdapter {
   private final boolean http2;
   private final ArrayDeque<Object> pending = new ArrayDeque<>();
   private final UserResponseWriter responses;
+  /** Written by the tunnel stream's event loop, read by both. */
+  private final java.util.concurrent.atomic.AtomicLong handedOff = new java.util.concurrent.atomic.AtomicLong();
   private @Nullable ChannelHandlerContext ctx;
   private State state = State.AWAIT_HEAD;
   private @Nullable UserExchange ex;
@@ -206,7 +214,8 @@ public final class UserRequestHandler extends ChannelInboundHandlerAdapter {
         }
       });
     } catch (RejectedExecutionException overloaded) {
-      reject(HttpResponseStatus.TOO_MANY_REQUESTS, "the relay is overloaded; try again later");
+      log.debug("Authorization queue full; refusing request {} with 429", e.requestId);
+      reject(HttpResponseStatus.TOO_MANY_REQUESTS, "the relay is overloaded; try again later", UserSideConfig.RETRY_AFTER_SECONDS);
     }
   }
 
@@ -222,6 +231,16 @@ public final class UserRequestHandler extends ChannelInboundHandlerAdapter {
     }
     e.grant = authorized.grant();
     String cluster = java.util.Objects.requireNonNull(e.cluster);
+    String subject = authorized.grant().subject().id();
+    if (!config.subjectLimiter().tryAcquire(subject)) {
+      reject(
+          HttpResponseStatus.TOO_MANY_REQUESTS,
+          "too many concurrent requests: " + subject + " already has " + config.subjectLimiter().limit()
+              + " open; close some (watches, exec sessions) or try again later",
+          UserSideConfig.RETRY_AFTER_SECONDS);
+      return;
+    }
+    e.limitSlot = subject;
     if (!config.registry().isConnected(cluster)) {
       reject(HttpResponseStatus.SERVICE_UNAVAILABLE, agentNotConnected(cluster));
       return;
@@ -287,7 +306,15 @@ public final class UserRequestHandler extends ChannelInboundHandlerAdapter {
   }
 
   void onTunnelMessage(Channel stream, Object msg) {
+    // Decided here, on the tunnel stream's loop and before the hand-off: were it decided only on the user's loop,
+    // the tunnel could read (and refill its window) far ahead of a busy user loop, holding megabytes in between.
+    // The hand-off task below re-evaluates after this, so a pause is always followed by a chance to resume.
+    long bytes = msg instanceof Http2DataFrame data ? data.content().readableBytes() : 0;
+    if (handedOff.addAndGet(bytes) > MAX_HANDED_OFF || !ctx().channel().isWritable()) {
+      stream.config().setAutoRead(false);
+    }
     onLoop(() -> {
+      handedOff.addAndGet(-bytes);
       UserExchange e = ex;
       if (e != null && e.stream == stream && e.status == 101 && msg instanceof Http2DataFrame data) {
         ctx().writeAndFlush(data.content()); // bytes that beat the switch to the pipe handlers
@@ -304,7 +331,12 @@ public final class UserRequestHandler extends ChannelInboundHandlerAdapter {
         e.responseDone = true;
         state = State.CLOSING;
         releasePending();
-        UserUpgrade.pipe(ctx(), stream, e, frame.headers(), () -> onLoop(() -> auditRequest(e, "upgraded")));
+        UserUpgrade.pipe(
+            ctx(), stream, e, frame.headers(),
+            () -> onLoop(() -> {
+              releaseSlot(e);
+              auditRequest(e, "upgraded");
+            }));
         return;
       }
       if (responses.write(ctx(), e, msg)) {
@@ -338,6 +370,7 @@ public final class UserRequestHandler extends ChannelInboundHandlerAdapter {
   }
 
   private void finish(UserExchange e) {
+    releaseSlot(e);
     auditRequest(e, null);
     Channel user = ctx().channel();
     if (http2) {
@@ -362,15 +395,22 @@ public final class UserRequestHandler extends ChannelInboundHandlerAdapter {
   }
 
   private void reject(HttpResponseStatus status, String message) {
+    reject(status, message, 0);
+  }
+
+  private void reject(HttpResponseStatus status, String message, int retryAfterSeconds) {
     UserExchange e = ex;
     ChannelHandlerContext c = ctx();
     state = State.CLOSING;
     releasePending();
+    if (e != null) {
+      releaseSlot(e);
+    }
     if (e != null && e.responseStarted) {
       closeAll(message);
       return;
     }
-    FullHttpResponse response = StatusResponses.status(c.alloc(), status, message);
+    FullHttpResponse response = StatusResponses.status(c.alloc(), status, message, retryAfterSeconds);
     if (!http2) {
       response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
     }
@@ -410,10 +450,19 @@ public final class UserRequestHandler extends ChannelInboundHandlerAdapter {
     state = State.CLOSING;
     releasePending();
     if (e != null) {
+      releaseSlot(e);
       auditRequest(e, why);
       closeStream(e);
     }
     ctx().close();
+  }
+
+  private void releaseSlot(UserExchange e) {
+    String subject = e.limitSlot;
+    if (subject != null) {
+      e.limitSlot = null;
+      config.subjectLimiter().release(subject);
+    }
   }
 
   private static void closeStream(UserExchange e) {
@@ -434,7 +483,7 @@ public final class UserRequestHandler extends ChannelInboundHandlerAdapter {
   private void updateTunnelAutoRead(UserExchange e) {
     Http2StreamChannel stream = e.stream;
     if (stream != null && stream.isActive()) {
-      stream.config().setAutoRead(ctx().channel().isWritable());
+      stream.config().setAutoRead(ctx().channel().isWritable() && handedOff.get() <= MAX_HANDED_OFF);
     }
   }
 
@@ -459,6 +508,9 @@ public final class UserRequestHandler extends ChannelInboundHandlerAdapter {
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
     UserExchange e = ex;
+    if (e != null) {
+      releaseSlot(e); // also a client's RST_STREAM on HTTP/2, which closes the stream channel
+    }
     if (e != null && state != State.CLOSING) {
       auditRequest(e, "the client closed the connection");
       closeStream(e);

@@ -14,6 +14,8 @@ import java.util.concurrent.Executor;
  * @param maxBodySize the largest request body in bytes (413 beyond)
  * @param headerReadTimeout how long a request head may take to arrive
  * @param idleTimeout how long a connection or stream may see no traffic either way
+ * @param subjectLimiter the open requests of each subject across all connections (429 beyond its limit)
+ * @param maxConcurrentStreams the most concurrent HTTP/2 streams per user connection (advertised in SETTINGS)
  */
 public record UserSideConfig(
     AccessEngine engine,
@@ -22,7 +24,9 @@ public record UserSideConfig(
     int maxHeaderSize,
     long maxBodySize,
     Duration headerReadTimeout,
-    Duration idleTimeout) {
+    Duration idleTimeout,
+    SubjectLimiter subjectLimiter,
+    int maxConcurrentStreams) {
 
   /** The longest request line accepted. */
   public static final int MAX_INITIAL_LINE = 8 * 1024;
@@ -30,8 +34,11 @@ public record UserSideConfig(
   /** The largest HTTP/1.1 chunk delivered at once. */
   public static final int MAX_CHUNK = 16 * 1024;
 
-  /** The most concurrent HTTP/2 streams per user connection. */
+  /** The default of the most concurrent HTTP/2 streams per user connection. */
   public static final int MAX_CONCURRENT_STREAMS = 250;
+
+  /** What a 429 answer asks the client to wait before retrying, in seconds. */
+  public static final int RETRY_AFTER_SECONDS = 1;
 
   /** Validates the components. */
   public UserSideConfig {
@@ -40,5 +47,9 @@ public record UserSideConfig(
     Objects.requireNonNull(executor, "executor");
     Objects.requireNonNull(headerReadTimeout, "headerReadTimeout");
     Objects.requireNonNull(idleTimeout, "idleTimeout");
+    Objects.requireNonNull(subjectLimiter, "subjectLimiter");
+    if (maxConcurrentStreams <= 0) {
+      throw new IllegalArgumentException("maxConcurrentStreams must be positive but was " + maxConcurrentStreams);
+    }
   }
 }

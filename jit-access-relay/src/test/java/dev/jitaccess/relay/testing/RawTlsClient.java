@@ -24,7 +24,24 @@ public final class RawTlsClient implements AutoCloseable {
    * @param port the relay's port
    */
   public RawTlsClient(TestCertificates certs, int port) throws IOException {
-    socket = (SSLSocket) certs.clientContext().getSocketFactory().createSocket("localhost", port);
+    this(certs, port, 0);
+  }
+
+  /**
+   * Connects with a fixed socket receive buffer (no autotuning), for tests that measure what is buffered on the
+   * way to a client that does not read.
+   *
+   * @param certs the CA to trust
+   * @param port the relay's port
+   * @param receiveBuffer the SO_RCVBUF in bytes; 0 for the system default
+   */
+  public RawTlsClient(TestCertificates certs, int port, int receiveBuffer) throws IOException {
+    java.net.Socket plain = new java.net.Socket();
+    if (receiveBuffer > 0) {
+      plain.setReceiveBufferSize(receiveBuffer);
+    }
+    plain.connect(new java.net.InetSocketAddress("localhost", port), 5_000);
+    socket = (SSLSocket) certs.clientContext().getSocketFactory().createSocket(plain, "localhost", port, true);
     SSLParameters params = socket.getSSLParameters();
     params.setApplicationProtocols(new String[] {"http/1.1"});
     params.setEndpointIdentificationAlgorithm("HTTPS");
@@ -80,6 +97,11 @@ public final class RawTlsClient implements AutoCloseable {
       sofar.append(new String(buf, 0, n, StandardCharsets.ISO_8859_1));
     }
     return sofar.toString();
+  }
+
+  /** The raw input, for tests that read at their own pace. */
+  public InputStream input() throws IOException {
+    return socket.getInputStream();
   }
 
   @Override

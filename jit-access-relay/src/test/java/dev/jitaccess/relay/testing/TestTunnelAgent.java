@@ -51,6 +51,8 @@ import org.jspecify.annotations.Nullable;
  *   <li>{@code /watch...}: 200 and then whatever the test sends with {@link #nextWatch()};
  *   <li>{@code /api}: Kubernetes {@code APIVersions} discovery JSON;
  *   <li>{@code /redirect}: 302 with a {@code Location};
+ *   <li>{@code /big}: 200 and {@link #BIG_BODY} bytes, written only while the stream is writable (as a real agent
+ *       does), counted in {@link #bigBytesWritten()};
  *   <li>anything else: 200 with a JSON echo of method, path and body.
  * </ul>
  */
@@ -73,6 +75,13 @@ public final class TestTunnelAgent implements TunnelRegistry, AutoCloseable {
     }
   }
 
+  /** The size of the {@code /big} answer, 64 MiB. */
+  public static final long BIG_BODY = 64L * 1024 * 1024;
+
+  private static final byte[] CHUNK = new byte[16 * 1024];
+
+  private final java.util.concurrent.atomic.AtomicLong bigWritten = new java.util.concurrent.atomic.AtomicLong();
+  private final java.util.concurrent.atomic.AtomicLong bigSent = new java.util.concurrent.atomic.AtomicLong();
   private final String cluster;
   private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
   private final BlockingQueue<Received> received = new LinkedBlockingQueue<>();
@@ -122,6 +131,10 @@ public final class TestTunnelAgent implements TunnelRegistry, AutoCloseable {
             .connect(server.localAddress())
             .sync()
             .channel();
+    // As the relay's real tunnel does (TunnelCodecs): a large connection window, so one unread stream holding its
+    // 64 KiB stream window cannot stall the others.
+    client.writeAndFlush(
+        new io.netty.handler.codec.http2.DefaultHttp2WindowUpdateFrame(16 * 1024 * 1024 - 65_535)).sync();
   }
 
   /**
@@ -137,6 +150,19 @@ public final class TestTunnelAgent implements TunnelRegistry, AutoCloseable {
       Thread.currentThread().interrupt();
       throw new IllegalStateException(e);
     }
+  }
+
+  /** How many bytes of {@code /big} answers the agent has written so far. */
+  public long bigBytesWritten() {
+    return bigWritten.get();
+  }
+
+  /**
+   * How many bytes of {@code /big} answers have left the agent: written to the tunnel connection, which HTTP/2 flow
+   * control allows only as far as the relay's stream window reaches (so this counts what the relay has taken).
+   */
+  public long bigBytesSent() {
+    return bigSent.get();
   }
 
   /** Makes {@link #isConnected} report the agent as gone (or back). */
@@ -204,6 +230,7 @@ public final class TestTunnelAgent implements TunnelRegistry, AutoCloseable {
   private final class AgentStream extends ChannelInboundHandlerAdapter {
     private @Nullable Http2Headers headers;
     private final ByteBuf body = Unpooled.buffer();
+    private long bigRemaining;
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
@@ -231,6 +258,11 @@ public final class TestTunnelAgent implements TunnelRegistry, AutoCloseable {
           received.add(new Received(h, ""));
           ctx.writeAndFlush(new DefaultHttp2HeadersFrame(status("200").set("content-type", "application/json")));
           watches.add(ctx.channel());
+        } else if (path.startsWith("/big") && end) {
+          received.add(new Received(h, ""));
+          ctx.writeAndFlush(new DefaultHttp2HeadersFrame(status("200").set("content-type", "application/octet-stream")));
+          bigRemaining = BIG_BODY;
+          pumpBig(ctx);
         } else if (end && !path.startsWith("/watch")) {
           String text = body.toString(StandardCharsets.UTF_8);
           received.add(new Received(h, text));
@@ -239,6 +271,30 @@ public final class TestTunnelAgent implements TunnelRegistry, AutoCloseable {
       } finally {
         ReferenceCountUtil.release(msg);
       }
+    }
+
+    /** Writes the big answer while the stream can take it; resumes when it becomes writable again. */
+    private void pumpBig(ChannelHandlerContext ctx) {
+      while (bigRemaining > 0 && ctx.channel().isWritable()) {
+        int n = (int) Math.min(CHUNK.length, bigRemaining);
+        bigRemaining -= n;
+        bigWritten.addAndGet(n);
+        ctx.write(new DefaultHttp2DataFrame(Unpooled.wrappedBuffer(CHUNK, 0, n), bigRemaining == 0))
+            .addListener(f -> {
+              if (f.isSuccess()) {
+                bigSent.addAndGet(n);
+              }
+            });
+      }
+      ctx.flush();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+      if (bigRemaining > 0) {
+        pumpBig(ctx);
+      }
+      ctx.fireChannelWritabilityChanged();
     }
 
     /** Plays kube-apiserver's switch: {@code /exec-denied} answers 403, other {@code /exec} paths switch. */
