@@ -191,11 +191,18 @@ final class RelayServerLimitsTest {
     relay(b -> b);
     H2TestClient client = h2(false);
 
-    int frames = client.unfinishedHeaderBlock(1001, H2TestClient.get("/clusters/prod/api", "alice-token"), 4096, 8 * 1024, 512);
+    // A 16 MiB header block, far more than the kernel's socket buffers hold: if the relay buffered the block
+    // instead of closing, the client would get all 2048 frames out.
+    int frames =
+        client.unfinishedHeaderBlock(1001, H2TestClient.get("/clusters/prod/api", "alice-token"), 16384, 8 * 1024, 2048);
 
-    assertThat(client.goAway.get(5, TimeUnit.SECONDS)).isNotEqualTo(Http2Error.NO_ERROR.code());
-    assertThat(client.closeFuture().await(5, TimeUnit.SECONDS)).isTrue();
-    assertThat(frames).as("frames written before the relay closed the connection").isLessThan(512);
+    // The client is still writing when the relay gives up, so the relay's GOAWAY may be lost to the TCP reset
+    // that closing with unread data causes: what must hold is that the connection is closed early.
+    assertThat(client.closeFuture().await(20, TimeUnit.SECONDS)).isTrue();
+    assertThat(frames).as("frames written before the relay closed the connection").isLessThan(2048);
+    if (client.goAway.isDone()) {
+      assertThat(client.goAway.get()).isNotEqualTo(Http2Error.NO_ERROR.code());
+    }
     assertThat(engine.tokens).isEmpty();
   }
 

@@ -6,6 +6,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPromise;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
@@ -353,12 +354,19 @@ public final class H2TestClient implements AutoCloseable {
         byte type = written == 0 ? Http2FrameTypes.HEADERS : Http2FrameTypes.CONTINUATION;
         Http2Flags flags = new Http2Flags().endOfStream(written == 0);
         ChannelHandlerContext ctx = rawCtx;
-        channel.eventLoop()
-            .submit(() -> {
-              writer.writeFrame(ctx, type, streamId, flags, payload, ctx.newPromise());
-              ctx.flush();
-            })
-            .sync();
+        ChannelPromise sent =
+            channel.eventLoop()
+                .submit(() -> {
+                  ChannelPromise promise = ctx.newPromise();
+                  writer.writeFrame(ctx, type, streamId, flags, payload, promise);
+                  ctx.flush();
+                  return promise;
+                })
+                .get(10, TimeUnit.SECONDS);
+        // Count only frames that left Netty's buffer: the kernel's socket buffers then bound what is in flight.
+        if (!sent.await(10, TimeUnit.SECONDS) || !sent.isSuccess()) {
+          break;
+        }
         written++;
       }
     } finally {
