@@ -1,0 +1,125 @@
+package dev.jitaccess.it;
+
+import static org.awaitility.Awaitility.await;
+
+import dev.jitaccess.api.Subject;
+import dev.jitaccess.core.GrantVerifier;
+import dev.jitaccess.core.JitAccess;
+import dev.jitaccess.core.RulePolicyProvider;
+import dev.jitaccess.k8s.KubernetesAccountProvisioner;
+import dev.jitaccess.k8s.KubernetesForwarder;
+import dev.jitaccess.relay.RelayAgent;
+import dev.jitaccess.relay.RelayServer;
+import io.kubernetes.client.openapi.ApiClient;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Everything of the end-to-end setup in one JVM: the stubbed kube-apiserver of cluster {@code c1}, the engine
+ * with a rule policy (alice may {@code view} and {@code edit} cluster-wide on {@code c1}; bob may do nothing),
+ * the relay over TLS and the agent of {@code c1} with the real provisioner and forwarder.
+ */
+final class E2eEnvironment implements AutoCloseable {
+  static final String CLUSTER = "c1";
+  static final String ALICE = "alice@example.com";
+  static final String BOB = "bob@example.com";
+  static final Set<String> ALLOWED_ROLES = Set.of("view", "edit");
+
+  final Path dir;
+  final KubeApiStub kube;
+  final ApiClient apiClient;
+  final JitAccess jit;
+  final TestCertificates relayCerts = TestCertificates.create("relay");
+  final RelayServer relay;
+  final RelayAgent agent;
+  final Kubectl kubectl;
+  private final List<AutoCloseable> closeables = new ArrayList<>();
+
+  E2eEnvironment(Path dir) throws Exception {
+    this.dir = dir;
+    kube = new KubeApiStub(Files.createDirectories(dir.resolve("kube")));
+    closeables.add(kube);
+    apiClient = kube.apiClient();
+    jit =
+        JitAccess.builder()
+            .policyProvider(
+                RulePolicyProvider.builder()
+                    .role("operator", "view", "edit")
+                    .binding(
+                        RulePolicyProvider.Binding.builder()
+                            .users(ALICE)
+                            .role("operator")
+                            .clusters(CLUSTER)
+                            .build())
+                    .build())
+            .build();
+    relay = RelayServer.builder().jitAccess(jit).tls(relayCerts.serverKey(), relayCerts.serverChain()).build().start();
+    closeables.add(0, relay);
+    agent = startAgent(jit.issueAgentCredential(CLUSTER, Duration.ofHours(1)), jit);
+    awaitConnected(agent);
+    kubectl = new Kubectl(Files.createDirectories(dir.resolve("kubectl")));
+  }
+
+  /** An agent for {@code c1} with the given credential, verifying grants of {@code issuer}'s keys. */
+  RelayAgent startAgent(String credential, JitAccess issuer) {
+    ApiClient client = apiClient;
+    RelayAgent started =
+        RelayAgent.builder()
+            .relayUri(URI.create("https://localhost:" + relay.tunnelPort()))
+            .credential(credential)
+            .trustedCertificates(relayCerts.ca())
+            .grantVerifier(
+                GrantVerifier.builder().jwks(issuer.publicJwks()).issuer(issuer.issuer()).cluster(CLUSTER).build())
+            .provisioner(
+                KubernetesAccountProvisioner.builder().apiClient(client).allowedClusterRoles(ALLOWED_ROLES).build())
+            .forwarder(KubernetesForwarder.builder().apiClient(client).build())
+            .reconnectBackoff(Duration.ofMillis(50), Duration.ofMillis(500))
+            .build()
+            .start();
+    closeables.add(0, started);
+    return started;
+  }
+
+  static void awaitConnected(RelayAgent agent) {
+    await("agent connected").atMost(Duration.ofSeconds(15)).until(agent::isConnected);
+  }
+
+  String sessionToken(String subjectId) {
+    return jit.issueSessionToken(Subject.of(subjectId), Duration.ofHours(1));
+  }
+
+  /** Writes the kubeconfig the relay generates for the user, with a fresh session token. */
+  Path kubeconfig(String subjectId) throws Exception {
+    return kubeconfig(subjectId, sessionToken(subjectId));
+  }
+
+  Path kubeconfig(String subjectId, String token) throws Exception {
+    Path file = dir.resolve("kubeconfig-" + subjectId.replaceAll("[^a-z0-9]", "-"));
+    Files.writeString(file, relay.kubeconfig(subjectId.substring(0, subjectId.indexOf('@')), CLUSTER, token));
+    return file;
+  }
+
+  @Override
+  public void close() {
+    RuntimeException failure = null;
+    for (AutoCloseable closeable : closeables) {
+      try {
+        closeable.close();
+      } catch (Exception e) {
+        if (failure == null) {
+          failure = new IllegalStateException("could not close " + closeable, e);
+        } else {
+          failure.addSuppressed(e);
+        }
+      }
+    }
+    if (failure != null) {
+      throw failure;
+    }
+  }
+}
