@@ -2,6 +2,7 @@ package dev.jitaccess.it;
 
 import static org.awaitility.Awaitility.await;
 
+import dev.jitaccess.api.AuditEvent;
 import dev.jitaccess.api.Subject;
 import dev.jitaccess.core.GrantVerifier;
 import dev.jitaccess.core.JitAccess;
@@ -18,6 +19,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * Everything of the end-to-end setup in one JVM: the stubbed kube-apiserver of cluster {@code c1}, the engine
@@ -38,6 +40,8 @@ final class E2eEnvironment implements AutoCloseable {
   final RelayServer relay;
   final RelayAgent agent;
   final Kubectl kubectl;
+  /** Every audit event of the engine and the relay, in order. */
+  final List<AuditEvent> audit = new CopyOnWriteArrayList<>();
   private final List<AutoCloseable> closeables = new ArrayList<>();
 
   E2eEnvironment(Path dir) throws Exception {
@@ -57,6 +61,7 @@ final class E2eEnvironment implements AutoCloseable {
                             .clusters(CLUSTER)
                             .build())
                     .build())
+            .auditSink(audit::add)
             .build();
     relay = RelayServer.builder().jitAccess(jit).tls(relayCerts.serverKey(), relayCerts.serverChain()).build().start();
     closeables.add(0, relay);
@@ -65,7 +70,10 @@ final class E2eEnvironment implements AutoCloseable {
     kubectl = new Kubectl(Files.createDirectories(dir.resolve("kubectl")));
   }
 
-  /** An agent for {@code c1} with the given credential, verifying grants of {@code issuer}'s keys. */
+  /**
+   * An agent in front of the stub with the given credential that believes it serves {@code c1}: its grant
+   * verifier accepts grants for {@code c1} signed by {@code issuer}'s keys.
+   */
   RelayAgent startAgent(String credential, JitAccess issuer) {
     ApiClient client = apiClient;
     RelayAgent started =

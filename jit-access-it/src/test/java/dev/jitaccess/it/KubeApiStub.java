@@ -127,6 +127,12 @@ final class KubeApiStub implements AutoCloseable {
         .size();
   }
 
+  int clusterRoleBindingCreations() {
+    return requests(RequestPatternBuilder.newRequestPattern(
+                com.github.tomakehurst.wiremock.http.RequestMethod.POST, urlPathEqualTo(RBAC + "/clusterrolebindings")))
+        .size();
+  }
+
   int tokenRequests() {
     return requests(RequestPatternBuilder.newRequestPattern(
                 com.github.tomakehurst.wiremock.http.RequestMethod.POST,
@@ -230,15 +236,14 @@ final class KubeApiStub implements AutoCloseable {
                         .kind("NamespaceList")
                         .metadata(new V1ListMeta().resourceVersion("4711"))
                         .items(items))));
-    // kubectl create sends the object; the server answers 201 with it (here: as sent).
-    server.stubFor(
-        post(urlPathEqualTo(NAMESPACES))
-            .willReturn(
-                aResponse()
-                    .withStatus(201)
-                    .withHeader("Content-Type", "application/json")
-                    .withBody("{{{request.body}}}")
-                    .withTransformers("response-template")));
+  }
+
+  /**
+   * Creating a namespace answers 201 with the created object named {@code name}, as kube-apiserver does.
+   * (kubectl sends built-in types as protobuf and accepts JSON back.)
+   */
+  void stubCreateNamespace(String name) {
+    server.stubFor(post(urlPathEqualTo(NAMESPACES)).willReturn(json(201, namespace(name, "4720"))));
   }
 
   /** A watch of namespaces that sends these two events in separate chunks over about half a second, then ends. */

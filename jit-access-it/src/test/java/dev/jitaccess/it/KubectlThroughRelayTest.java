@@ -1,11 +1,19 @@
 package dev.jitaccess.it;
 
+import static dev.jitaccess.it.E2eEnvironment.ALICE;
+import static dev.jitaccess.it.KubeApiStub.NAMESPACES;
+import static dev.jitaccess.it.KubeApiStub.SA_TOKEN;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import com.github.tomakehurst.wiremock.http.HttpHeader;
 import com.github.tomakehurst.wiremock.verification.LoggedRequest;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -30,19 +38,116 @@ final class KubectlThroughRelayTest {
   }
 
   @Test
-  void getNamespacesListsTheClustersNamespacesWithTheServiceAccountToken() throws Exception {
-    String session = env.sessionToken(E2eEnvironment.ALICE);
+  void getNamespacesReachesTheApiServerWithTheServiceAccountTokenOnly() throws Exception {
+    String session = env.sessionToken(ALICE);
 
-    Kubectl.Result result = env.kubectl.run(env.kubeconfig(E2eEnvironment.ALICE, session), "get", "ns");
+    Kubectl.Result result = env.kubectl.run(env.kubeconfig(ALICE, session), "get", "ns");
 
     assertThat(result.exit()).as(result.toString()).isZero();
     assertThat(result.out()).contains("NAME").contains("default").contains("kube-system").contains("team-a");
     List<LoggedRequest> forwarded = env.kube.kubectlRequests();
     assertThat(forwarded)
-        .extracting(r -> r.getMethod().getName() + " " + r.getUrl())
-        .anyMatch(line -> line.startsWith("GET /api/v1/namespaces"));
-    for (LoggedRequest r : forwarded) {
-      System.out.println(r.getMethod() + " " + r.getUrl() + " " + r.getHeaders().keys());
+        .extracting(KubectlThroughRelayTest::line)
+        .contains("GET /api", "GET /api/v1")
+        .anyMatch(line -> line.startsWith("GET " + NAMESPACES + "?"));
+    assertThat(forwarded)
+        .allSatisfy(
+            r -> {
+              assertThat(r.getHeaders().getHeader("Authorization").values())
+                  .as("Authorization of %s", line(r))
+                  .containsExactly("Bearer " + SA_TOKEN);
+              assertThat(r.getHeaders().keys())
+                  .as("headers of %s", line(r))
+                  .noneMatch(name -> name.toLowerCase().startsWith("impersonate-"))
+                  .noneMatch(name -> name.equalsIgnoreCase("jit-grant"))
+                  .noneMatch(name -> name.equalsIgnoreCase("proxy-authorization"));
+            });
+    assertNoRequestCarries(session);
+  }
+
+  @Test
+  void createNamespacePostsTheObjectToTheApiServer() throws Exception {
+    env.kube.stubCreateNamespace("x");
+
+    Kubectl.Result result = env.kubectl.run(env.kubeconfig(ALICE), "create", "ns", "x");
+
+    assertThat(result.exit()).as(result.toString()).isZero();
+    assertThat(result.out()).contains("namespace/x created");
+    List<LoggedRequest> posts =
+        env.kube.kubectlRequests().stream().filter(r -> line(r).startsWith("POST " + NAMESPACES)).toList();
+    assertThat(posts).hasSize(1);
+    LoggedRequest post = posts.get(0);
+    assertThat(post.getHeader("Authorization")).isEqualTo("Bearer " + SA_TOKEN);
+    // kubectl sends built-in kinds in Kubernetes' protobuf envelope: magic "k8s\0", then an Unknown whose
+    // TypeMeta is {apiVersion: v1, kind: Namespace} and whose raw object has metadata.name "x".
+    assertThat(post.getHeader("Content-Type")).isEqualTo("application/vnd.kubernetes.protobuf");
+    byte[] body = post.getBody();
+    assertThat(body).startsWith(new byte[] {'k', '8', 's', 0});
+    assertThat(new String(body, StandardCharsets.ISO_8859_1))
+        .contains("\n\u0002v1\u0012\u0009Namespace")
+        .contains("\n\u0001x");
+    assertThat(body.length).isEqualTo(Integer.parseInt(post.getHeader("Content-Length")));
+  }
+
+  @Test
+  void watchStreamsEachEventAsItArrives() throws Exception {
+    env.kube.stubWatch("watched-one", "watched-two");
+
+    Process watch = env.kubectl.start(env.kubeconfig(ALICE), "get", "ns", "--watch");
+    try {
+      // The stub sends the two events in two chunks, then ends the watch; kubectl prints each as it comes.
+      await("both watch events printed")
+          .atMost(Duration.ofSeconds(20))
+          .until(() -> env.kubectl.result(watch).out().contains("watched-two"));
+    } finally {
+      watch.destroy();
+      watch.waitFor(5, TimeUnit.SECONDS);
     }
+
+    String out = env.kubectl.result(watch).out();
+    assertThat(out).contains("team-a").contains("watched-one").contains("watched-two");
+    assertThat(out.indexOf("watched-one")).isLessThan(out.indexOf("watched-two"));
+    List<LoggedRequest> watches =
+        env.kube.kubectlRequests().stream()
+            .filter(r -> r.getUrl().startsWith(NAMESPACES + "?") && r.getUrl().matches(".*[?&]watch=(true|1).*"))
+            .toList();
+    assertThat(watches).isNotEmpty();
+    assertThat(watches).allSatisfy(r -> assertThat(r.getHeader("Authorization")).isEqualTo("Bearer " + SA_TOKEN));
+  }
+
+  @Test
+  void theServiceAccountIsProvisionedOnceForRepeatedCalls() throws Exception {
+    Path kubeconfig = env.kubeconfig(ALICE);
+
+    for (int i = 0; i < 3; i++) {
+      Kubectl.Result result = env.kubectl.run(kubeconfig, "get", "ns");
+      assertThat(result.exit()).as(result.toString()).isZero();
+    }
+    env.kube.stubCreateNamespace("y");
+    assertThat(env.kubectl.run(kubeconfig, "create", "ns", "y").out()).contains("namespace/y created");
+
+    assertThat(env.kube.kubectlRequests().stream().filter(r -> line(r).startsWith("GET " + NAMESPACES + "?")))
+        .hasSize(3);
+    assertThat(env.kube.serviceAccountCreations()).as("ServiceAccount creations").isEqualTo(1);
+    assertThat(env.kube.tokenRequests()).as("TokenRequests").isEqualTo(1);
+    assertThat(env.kube.clusterRoleBindingCreations()).as("ClusterRoleBinding creations (view, edit)").isEqualTo(2);
+  }
+
+  private void assertNoRequestCarries(String secret) {
+    assertThat(env.kube.requests())
+        .allSatisfy(
+            r -> {
+              for (HttpHeader header : r.getHeaders().all()) {
+                assertThat(header.values()).as("header %s of %s", header.key(), line(r)).noneMatch(v -> v.contains(secret));
+              }
+              assertThat(r.getUrl()).doesNotContain(secret);
+              assertThat(r.getBodyAsString()).doesNotContain(secret);
+            });
+  }
+
+  /** Method and path without the {@code timeout} kubectl adds. */
+  static String line(LoggedRequest r) {
+    String url = r.getUrl().replaceAll("[?&]timeout=[^&]*$", "").replaceAll("timeout=[^&]*&", "");
+    return r.getMethod().getName() + " " + url;
   }
 }
