@@ -123,6 +123,7 @@ public final class UserRequestHandler extends ChannelInboundHandlerAdapter {
       PathPolicy.Route route = PathPolicy.route(request.uri());
       e.cluster = route.cluster();
       e.path = route.target();
+      e.plainTextErrors = StatusResponses.readAsText(request.method().name(), route.path());
       String impersonation = HeaderPolicy.impersonationHeader(request.headers());
       if (impersonation != null) {
         audit(e, AuditEvent.Type.DENIED, "impersonation headers are not allowed: " + UserExchange.sanitize(impersonation));
@@ -370,7 +371,8 @@ public final class UserRequestHandler extends ChannelInboundHandlerAdapter {
       closeAll(message);
       return;
     }
-    FullHttpResponse response = StatusResponses.status(c.alloc(), status, message);
+    FullHttpResponse response =
+        StatusResponses.status(c.alloc(), status, message, e != null && e.plainTextErrors);
     if (!http2) {
       response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
     }
