@@ -13,6 +13,9 @@ import dev.jitaccess.relay.RelayAgent;
 import dev.jitaccess.relay.RelayServer;
 import io.kubernetes.client.openapi.ApiClient;
 import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -95,6 +98,29 @@ final class E2eEnvironment implements AutoCloseable {
 
   static void awaitConnected(RelayAgent agent) {
     await("agent connected").atMost(Duration.ofSeconds(15)).until(agent::isConnected);
+  }
+
+  /**
+   * The status the relay answers to a plain GET of {@code /clusters/c1<path>} (no kubectl), for waiting on
+   * the relay's view of the agents.
+   */
+  int relayStatus(String token, String path) throws Exception {
+    HttpClient client = HttpClient.newBuilder().sslContext(relayCerts.clientContext()).build();
+    HttpRequest request =
+        HttpRequest.newBuilder(URI.create("https://localhost:" + relay.port() + "/clusters/" + CLUSTER + path))
+            .header("Authorization", "Bearer " + token)
+            .timeout(Duration.ofSeconds(10))
+            .build();
+    return client.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
+  }
+
+  /** Closes an agent and waits until the relay answers 503 for {@code c1}. */
+  void stopAgent(RelayAgent stopped) {
+    stopped.close();
+    String token = sessionToken(ALICE);
+    await("relay sees no agent for c1")
+        .atMost(Duration.ofSeconds(15))
+        .until(() -> relayStatus(token, "/api/v1/namespaces") == 503);
   }
 
   String sessionToken(String subjectId) {

@@ -40,6 +40,7 @@ import io.kubernetes.client.openapi.models.VersionInfo;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
@@ -80,7 +81,9 @@ final class KubeApiStub implements AutoCloseable {
                 .keystoreType("PKCS12")
                 .keystorePassword(password)
                 .keyManagerPassword(password)
-                .containerThreads(20));
+                .containerThreads(20)
+                // Jetty's gzip buffers a dribbled body until its end; kube-apiserver does not compress watches.
+                .gzipDisabled(true));
     server.start();
     stubDiscovery();
     stubNamespaces();
@@ -246,11 +249,13 @@ final class KubeApiStub implements AutoCloseable {
     server.stubFor(post(urlPathEqualTo(NAMESPACES)).willReturn(json(201, namespace(name, "4720"))));
   }
 
-  /** A watch of namespaces that sends these two events in separate chunks over about half a second, then ends. */
-  void stubWatch(String first, String second) {
+  /**
+   * A watch of namespaces that sends two ADDED events as two chunks {@code gap} apart, then ends. Give names of
+   * equal length: WireMock cuts the body into halves, so each chunk holds exactly one event line.
+   */
+  void stubWatch(String first, String second, Duration gap) {
     String body =
-        JSON.serialize(new V1WatchEvent().type("ADDED").
-            _object(namespace(first, "4712")))
+        JSON.serialize(new V1WatchEvent().type("ADDED")._object(namespace(first, "4712")))
             + "\n"
             + JSON.serialize(new V1WatchEvent().type("ADDED")._object(namespace(second, "4713")))
             + "\n";
@@ -263,7 +268,7 @@ final class KubeApiStub implements AutoCloseable {
                     .withHeader("Content-Type", "application/json")
                     .withHeader("Transfer-Encoding", "chunked")
                     .withBody(body)
-                    .withChunkedDribbleDelay(2, 500)));
+                    .withChunkedDribbleDelay(2, (int) gap.multipliedBy(2).toMillis())));
   }
 
   // ------------------------------------------------------------------------------------------- provisioning

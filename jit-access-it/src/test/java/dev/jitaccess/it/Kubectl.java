@@ -9,6 +9,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -26,6 +28,7 @@ final class Kubectl {
 
   private final Path home;
   private final AtomicInteger runs = new AtomicInteger();
+  private final Map<Process, Integer> outputs = new ConcurrentHashMap<>();
 
   Kubectl(Path home) {
     this.home = home;
@@ -76,8 +79,6 @@ final class Kubectl {
     outputs.put(process, run);
     return process;
   }
-
-  private final java.util.Map<Process, Integer> outputs = new java.util.concurrent.ConcurrentHashMap<>();
 
   /** The exit code (-1 while running) and the output so far. */
   Result result(Process process) throws IOException {

@@ -1,17 +1,24 @@
 package dev.jitaccess.it;
 
+import static dev.jitaccess.it.E2eEnvironment.ALICE;
 import static dev.jitaccess.it.E2eEnvironment.BOB;
+import static dev.jitaccess.it.E2eEnvironment.CLUSTER;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.jitaccess.api.AuditEvent;
 import java.nio.file.Path;
+import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Users the relay refuses: denied by policy, revoked. */
+/** Users the relay refuses: one the policy denies, one whose access was revoked. */
 final class RefusedUsersTest {
+  private static final String BOB_DENIED = "no binding allows " + BOB + " on cluster " + CLUSTER;
+
   @TempDir Path dir;
   private E2eEnvironment env;
 
@@ -29,14 +36,50 @@ final class RefusedUsersTest {
   }
 
   @Test
-  void explore() throws Exception {
-    Path config = env.kubeconfig(BOB);
-    Kubectl.Result result = env.kubectl.run(config, "get", "ns");
-    System.out.println("GETNS " + result);
-    result = env.kubectl.run(config, "get", "ns", "-v=8");
-    System.out.println("GETNSV " + result);
-    result = env.kubectl.run(config, "get", "--raw", "/clusters/c1/api/v1/namespaces");
-    System.out.println("RAW " + result);
+  void deniedUserSeesTheDenialReasonFromDiscoveryAndNothingReachesTheCluster() throws Exception {
+    Kubectl.Result result = env.kubectl.run(env.kubeconfig(BOB), "get", "ns");
+
     assertThat(result.exit()).isNotZero();
+    assertThat(result.err())
+        .contains("Error from server (Forbidden): " + BOB_DENIED)
+        .doesNotContain("unknown");
+    assertThat(env.kube.requests()).as("requests at the kube-apiserver").isEmpty();
+    assertThat(env.audit)
+        .anyMatch(
+            e -> e.type() == AuditEvent.Type.DENIED && BOB.equals(e.subjectId()) && CLUSTER.equals(e.cluster()));
+  }
+
+  @Test
+  void deniedUserSeesTheDenialReasonOnResourceRequests() throws Exception {
+    // --raw skips discovery: the answer is a JSON Status, which kubectl decodes.
+    Kubectl.Result result =
+        env.kubectl.run(env.kubeconfig(BOB), "get", "--raw", "/clusters/" + CLUSTER + "/api/v1/namespaces");
+
+    assertThat(result.exit()).isNotZero();
+    assertThat(result.err()).contains("Error from server (Forbidden): " + BOB_DENIED);
+    assertThat(env.kube.requests()).isEmpty();
+  }
+
+  @Test
+  void revokedUserIsRefusedAndNothingNewReachesTheCluster() throws Exception {
+    Path kubeconfig = env.kubeconfig(ALICE);
+    Kubectl.Result before = env.kubectl.run(kubeconfig, "get", "ns");
+    assertThat(before.exit()).as(before.toString()).isZero();
+    assertThat(before.out()).contains("team-a");
+
+    env.jit.revoke(ALICE);
+    // The relay pushes the revocation to the agent, which deletes the ServiceAccount (its tokens die with it).
+    await("ServiceAccount deleted").atMost(Duration.ofSeconds(15)).until(() -> env.kube.serviceAccountDeletions() == 1);
+    int seen = env.kube.requests().size();
+    int forwarded = env.kube.kubectlRequests().size();
+
+    Kubectl.Result after = env.kubectl.run(kubeconfig, "get", "ns");
+
+    assertThat(after.exit()).isNotZero();
+    assertThat(after.out()).doesNotContain("team-a");
+    assertThat(after.err()).contains("You must be logged in to the server (Unauthorized)");
+    assertThat(env.kube.kubectlRequests()).as("forwarded requests").hasSize(forwarded);
+    assertThat(env.kube.requests()).as("all requests at the kube-apiserver").hasSize(seen);
+    assertThat(env.kube.serviceAccountCreations()).isEqualTo(1);
   }
 }
