@@ -8,6 +8,7 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.github.tomakehurst.wiremock.http.HttpHeader;
+import dev.jitaccess.api.AuditEvent;
 import com.github.tomakehurst.wiremock.verification.LoggedRequest;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -147,6 +148,19 @@ final class KubectlThroughRelayTest {
     assertThat(env.kube.serviceAccountCreations()).as("ServiceAccount creations").isEqualTo(1);
     assertThat(env.kube.tokenRequests()).as("TokenRequests").isEqualTo(1);
     assertThat(env.kube.clusterRoleBindingCreations()).as("ClusterRoleBinding creations (view, edit)").isEqualTo(2);
+  }
+
+  @Test
+  void impersonationByKubectlIsRefusedBeforeTheCluster() throws Exception {
+    Kubectl.Result result =
+        env.kubectl.run(env.kubeconfig(ALICE), "get", "ns", "--as=system:admin", "--as-group=system:masters");
+
+    assertThat(result.exit()).isNotZero();
+    assertThat(result.err()).contains("BadRequest");
+    assertThat(result.out()).doesNotContain("team-a");
+    assertThat(env.kube.requests()).as("requests at the kube-apiserver").isEmpty();
+    assertThat(env.audit)
+        .anyMatch(e -> e.type() == AuditEvent.Type.DENIED && String.valueOf(e.detail()).contains("impersonation"));
   }
 
   private void assertNoRequestCarries(String secret) {
