@@ -51,26 +51,32 @@ final class E2eEnvironment implements AutoCloseable {
     this.dir = dir;
     kube = new KubeApiStub(Files.createDirectories(dir.resolve("kube")));
     closeables.add(kube);
-    apiClient = kube.apiClient();
-    jit =
-        JitAccess.builder()
-            .policyProvider(
-                RulePolicyProvider.builder()
-                    .role("operator", "view", "edit")
-                    .binding(
-                        RulePolicyProvider.Binding.builder()
-                            .users(ALICE)
-                            .role("operator")
-                            .clusters(CLUSTER)
-                            .build())
-                    .build())
-            .auditSink(audit::add)
-            .build();
-    relay = RelayServer.builder().jitAccess(jit).tls(relayCerts.serverKey(), relayCerts.serverChain()).build().start();
-    closeables.add(0, relay);
-    agent = startAgent(jit.issueAgentCredential(CLUSTER, Duration.ofHours(1)), jit);
-    awaitConnected(agent);
-    kubectl = new Kubectl(Files.createDirectories(dir.resolve("kubectl")));
+    try {
+      apiClient = kube.apiClient();
+      jit =
+          JitAccess.builder()
+              .policyProvider(
+                  RulePolicyProvider.builder()
+                      .role("operator", "view", "edit")
+                      .binding(
+                          RulePolicyProvider.Binding.builder()
+                              .users(ALICE)
+                              .role("operator")
+                              .clusters(CLUSTER)
+                              .build())
+                      .build())
+              .auditSink(audit::add)
+              .build();
+      relay =
+          RelayServer.builder().jitAccess(jit).tls(relayCerts.serverKey(), relayCerts.serverChain()).build().start();
+      closeables.add(0, relay);
+      agent = startAgent(jit.issueAgentCredential(CLUSTER, Duration.ofHours(1)), jit);
+      awaitConnected(agent);
+      kubectl = new Kubectl(Files.createDirectories(dir.resolve("kubectl")));
+    } catch (Exception | Error e) {
+      close();
+      throw e;
+    }
   }
 
   /**
