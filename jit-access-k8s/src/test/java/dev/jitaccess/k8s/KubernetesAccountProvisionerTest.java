@@ -50,6 +50,10 @@ import org.junit.jupiter.api.Test;
 
 @WireMockTest
 final class KubernetesAccountProvisionerTest {
+  // Generous enough that the quick calls between the slow ones never time out on a loaded machine.
+  private static final Duration READ_TIMEOUT = Duration.ofMillis(600);
+  private static final int SLOW_ANSWER_MILLIS = 3000;
+
   static final Instant T0 = Instant.parse("2026-03-01T09:00:00Z");
   static final String ALICE = "alice@example.com";
   static final Permission EDIT_TEAM_A = Permission.inNamespace("edit", "team-a");
@@ -397,7 +401,7 @@ final class KubernetesAccountProvisionerTest {
     ApiClient impatient =
         new ClientBuilder()
             .setBasePath(wm.getHttpBaseUrl())
-            .setReadTimeout(Duration.ofMillis(150))
+            .setReadTimeout(READ_TIMEOUT)
             .build();
     KubeStubs.stubFirstProvision(ALICE, "tok-1", T0.plusSeconds(600));
     String sa = KubeStubs.saName(ALICE);
@@ -406,7 +410,7 @@ final class KubernetesAccountProvisionerTest {
             .inScenario("slow")
             .willReturn(
                 json(201, KubeStubs.tokenAnswer(ALICE, "tok-late", 600, T0.plusSeconds(600)))
-                    .withFixedDelay(1500))
+                    .withFixedDelay(SLOW_ANSWER_MILLIS))
             .willSetStateTo("fast"));
     stubFor(
         post(urlPathEqualTo(KubeStubs.tokenPath(sa)))
@@ -433,12 +437,12 @@ final class KubernetesAccountProvisionerTest {
     ApiClient impatient =
         new ClientBuilder()
             .setBasePath(wm.getHttpBaseUrl())
-            .setReadTimeout(Duration.ofMillis(150))
+            .setReadTimeout(READ_TIMEOUT)
             .build();
     KubeStubs.stubFirstProvision(ALICE, "tok-1", T0.plusSeconds(600));
     stubFor(
         post(urlPathEqualTo(SA_PATH))
-            .willReturn(json(201, KubeStubs.managedAccount(ALICE, null)).withFixedDelay(1000)));
+            .willReturn(json(201, KubeStubs.managedAccount(ALICE, null)).withFixedDelay(SLOW_ANSWER_MILLIS)));
     stubFor(get(urlPathEqualTo(KubeStubs.saPath(KubeStubs.saName(ALICE)))).willReturn(KubeStubs.notFound()));
     KubernetesAccountProvisioner provisioner =
         KubernetesAccountProvisioner.builder()

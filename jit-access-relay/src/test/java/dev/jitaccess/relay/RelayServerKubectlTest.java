@@ -120,4 +120,17 @@ final class RelayServerKubectlTest {
     assertThat(result.err()).contains("Forbidden").contains("bob may not use cluster prod outside working hours");
     assertThat(agent.receivedNothing()).isTrue();
   }
+
+  @Test
+  void kubectlGetShowsTheDenialReasonFromDiscovery() throws Exception {
+    // Without --raw kubectl starts with discovery (GET /api), whose answer client-go reads with Result.Raw():
+    // only a text/plain body becomes the message there; a JSON Status became "Forbidden: unknown".
+    Result result = kubectl("bob-token", "get", "ns");
+
+    assertThat(result.exit()).isNotZero();
+    assertThat(result.err())
+        .contains("Error from server (Forbidden): bob may not use cluster prod outside working hours")
+        .doesNotContain("Forbidden: unknown");
+    assertThat(agent.receivedNothing()).isTrue();
+  }
 }

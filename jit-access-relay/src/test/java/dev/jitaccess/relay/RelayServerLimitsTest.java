@@ -120,7 +120,7 @@ final class RelayServerLimitsTest {
   void http2HeaderListOverTheLimitIsRefusedWithoutCallingTheEngine() throws Exception {
     relay(b -> b);
     H2TestClient client = h2(true);
-    Http2Headers headers = H2TestClient.get("/clusters/prod/api", "alice-token").set("x-big", "a".repeat(18 * 1024));
+    Http2Headers headers = H2TestClient.get("/clusters/prod/api/v1/namespaces", "alice-token").set("x-big", "a".repeat(18 * 1024));
 
     H2TestClient.Stream stream = client.request(headers, true);
 
@@ -134,7 +134,7 @@ final class RelayServerLimitsTest {
   void http2HugeHeaderListClosesTheConnectionWithoutCallingTheEngine() throws Exception {
     relay(b -> b);
     H2TestClient client = h2(true);
-    Http2Headers headers = H2TestClient.get("/clusters/prod/api", "alice-token").set("x-big", "a".repeat(100 * 1024));
+    Http2Headers headers = H2TestClient.get("/clusters/prod/api/v1/namespaces", "alice-token").set("x-big", "a".repeat(100 * 1024));
 
     client.request(headers, true);
 
@@ -176,12 +176,12 @@ final class RelayServerLimitsTest {
 
     // The relay allows 200 RST_STREAM per 30 s; the attacker sends one pair more and then stops writing, so the
     // relay closes a connection with nothing unread and the GOAWAY is not lost to a TCP reset.
-    int sent = attacker.rapidReset(H2TestClient.get("/clusters/prod/api", "alice-token"), 201);
+    int sent = attacker.rapidReset(H2TestClient.get("/clusters/prod/api/v1/namespaces", "alice-token"), 201);
 
     assertThat(sent).isEqualTo(201);
     assertThat(attacker.goAway.get(10, TimeUnit.SECONDS)).isEqualTo(Http2Error.ENHANCE_YOUR_CALM.code());
     assertThat(attacker.closeFuture().await(5, TimeUnit.SECONDS)).isTrue();
-    HttpResponse<String> other = http(HttpClient.Version.HTTP_2).send(request("/clusters/prod/api"), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> other = http(HttpClient.Version.HTTP_2).send(request("/clusters/prod/api/v1/namespaces"), HttpResponse.BodyHandlers.ofString());
     assertThat(other.version()).isEqualTo(HttpClient.Version.HTTP_2);
     assertThat(other.statusCode()).isEqualTo(200);
   }
@@ -194,7 +194,7 @@ final class RelayServerLimitsTest {
     // A 16 MiB header block, far more than the kernel's socket buffers hold: if the relay buffered the block
     // instead of closing, the client would get all 2048 frames out.
     int frames =
-        client.unfinishedHeaderBlock(1001, H2TestClient.get("/clusters/prod/api", "alice-token"), 16384, 8 * 1024, 2048);
+        client.unfinishedHeaderBlock(1001, H2TestClient.get("/clusters/prod/api/v1/namespaces", "alice-token"), 16384, 8 * 1024, 2048);
 
     // The client is still writing when the relay gives up, so the relay's GOAWAY may be lost to the TCP reset
     // that closing with unread data causes: what must hold is that the connection is closed early.
@@ -211,7 +211,7 @@ final class RelayServerLimitsTest {
     relay(b -> b.headerReadTimeout(Duration.ofMillis(300)));
     H2TestClient client = h2(false);
 
-    client.unfinishedHeaderBlock(1001, H2TestClient.get("/clusters/prod/api", "alice-token"), 0, 16, 1);
+    client.unfinishedHeaderBlock(1001, H2TestClient.get("/clusters/prod/api/v1/namespaces", "alice-token"), 0, 16, 1);
     client.continuation(1001, 8);
 
     assertThat(client.closeFuture().await(5, TimeUnit.SECONDS)).isTrue();
@@ -241,7 +241,7 @@ final class RelayServerLimitsTest {
     assertThat(http1Watch.get(5, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
     assertThat(http2Watch.status()).isEqualTo("200");
 
-    String refused = raw("/clusters/prod/api");
+    String refused = raw("/clusters/prod/api/v1/namespaces");
 
     assertThat(refused).startsWith("HTTP/1.1 429").containsIgnoringCase("retry-after: 1");
     Map<String, Object> status = statusBody(refused);
@@ -256,7 +256,7 @@ final class RelayServerLimitsTest {
     TestTunnelAgent.send(first, "{\"type\":\"DELETED\"}", true);
     assertThat(lines.next()).isEqualTo("{\"type\":\"DELETED\"}");
 
-    await().atMost(WAIT).until(() -> raw("/clusters/prod/api").startsWith("HTTP/1.1 200"));
+    await().atMost(WAIT).until(() -> raw("/clusters/prod/api/v1/namespaces").startsWith("HTTP/1.1 200"));
     await().atMost(WAIT).until(() -> engine.audit.stream().anyMatch(e -> "429".equals(e.attributes().get("status"))));
   }
 
@@ -267,12 +267,12 @@ final class RelayServerLimitsTest {
     H2TestClient.Stream watch = client.request(H2TestClient.get("/clusters/prod/watch/a", "alice-token"), true);
     var atAgent = agent.nextWatch();
     assertThat(watch.status()).isEqualTo("200");
-    assertThat(raw("/clusters/prod/api")).startsWith("HTTP/1.1 429");
+    assertThat(raw("/clusters/prod/api/v1/namespaces")).startsWith("HTTP/1.1 429");
 
     watch.cancel();
 
     await().atMost(WAIT).until(() -> !atAgent.isActive());
-    await().atMost(WAIT).until(() -> raw("/clusters/prod/api").startsWith("HTTP/1.1 200"));
+    await().atMost(WAIT).until(() -> raw("/clusters/prod/api/v1/namespaces").startsWith("HTTP/1.1 200"));
   }
 
   @Test
@@ -280,12 +280,12 @@ final class RelayServerLimitsTest {
     relay(b -> b.maxConcurrentRequestsPerSubject(1));
     agent.connected(false);
     for (int i = 0; i < 3; i++) {
-      assertThat(raw("/clusters/prod/api")).startsWith("HTTP/1.1 503");
+      assertThat(raw("/clusters/prod/api/v1/namespaces")).startsWith("HTTP/1.1 503");
     }
     agent.connected(true);
 
     for (int i = 0; i < 3; i++) {
-      assertThat(raw("/clusters/prod/api")).startsWith("HTTP/1.1 200");
+      assertThat(raw("/clusters/prod/api/v1/namespaces")).startsWith("HTTP/1.1 200");
     }
   }
 
@@ -329,11 +329,11 @@ final class RelayServerLimitsTest {
     BlockingEngine blocking = new BlockingEngine();
     relay(blocking, b -> b.authorizationPool(1, 1));
     HttpClient http = http(HttpClient.Version.HTTP_1_1);
-    CompletableFuture<HttpResponse<String>> running = http.sendAsync(request("/clusters/prod/api"), HttpResponse.BodyHandlers.ofString());
+    CompletableFuture<HttpResponse<String>> running = http.sendAsync(request("/clusters/prod/api/v1/namespaces"), HttpResponse.BodyHandlers.ofString());
     await().atMost(WAIT).until(() -> blocking.entered.get() == 1);
 
-    CompletableFuture<HttpResponse<String>> b = http.sendAsync(request("/clusters/prod/api"), HttpResponse.BodyHandlers.ofString());
-    CompletableFuture<HttpResponse<String>> c = http.sendAsync(request("/clusters/prod/api"), HttpResponse.BodyHandlers.ofString());
+    CompletableFuture<HttpResponse<String>> b = http.sendAsync(request("/clusters/prod/api/v1/namespaces"), HttpResponse.BodyHandlers.ofString());
+    CompletableFuture<HttpResponse<String>> c = http.sendAsync(request("/clusters/prod/api/v1/namespaces"), HttpResponse.BodyHandlers.ofString());
 
     HttpResponse<String> refused = b.applyToEither(c, r -> r).get(5, TimeUnit.SECONDS);
     assertThat(refused.statusCode()).isEqualTo(429);

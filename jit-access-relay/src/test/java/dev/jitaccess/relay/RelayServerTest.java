@@ -90,7 +90,7 @@ final class RelayServerTest {
 
   @Test
   void missingTokenIs401WithBearerChallenge() throws Exception {
-    String response = raw(get("/clusters/prod/api"));
+    String response = raw(get("/clusters/prod/api/v1/namespaces"));
 
     assertThat(response).startsWith("HTTP/1.1 401").containsIgnoringCase("www-authenticate: Bearer");
     assertThat(statusBody(response)).containsEntry("kind", "Status").containsEntry("code", 401L);
@@ -99,7 +99,7 @@ final class RelayServerTest {
 
   @Test
   void unknownTokenIs401() throws Exception {
-    String response = raw(get("/clusters/prod/api", "Authorization: Bearer mallory-token"));
+    String response = raw(get("/clusters/prod/api/v1/namespaces", "Authorization: Bearer mallory-token"));
 
     assertThat(response).startsWith("HTTP/1.1 401");
     assertThat(agent.receivedNothing()).isTrue();
@@ -107,7 +107,7 @@ final class RelayServerTest {
 
   @Test
   void deniedUserGets403StatusWithTheReason() throws Exception {
-    String response = raw(get("/clusters/prod/api", "Authorization: Bearer bob-token"));
+    String response = raw(get("/clusters/prod/api/v1/namespaces", "Authorization: Bearer bob-token"));
 
     assertThat(response).startsWith("HTTP/1.1 403");
     assertThat(statusBody(response))
@@ -121,10 +121,22 @@ final class RelayServerTest {
   }
 
   @Test
+  void deniedDiscoveryRootGetsTheReasonAsText() throws Exception {
+    // client-go reads /api with Result.Raw(), which shows a text body but never a JSON Status's message.
+    String response = raw(get("/clusters/prod/api", "Authorization: Bearer bob-token"));
+
+    assertThat(response).startsWith("HTTP/1.1 403");
+    assertThat(response.toLowerCase()).contains("content-type: text/plain; charset=utf-8");
+    assertThat(response.substring(response.indexOf("\r\n\r\n") + 4))
+        .isEqualTo("bob may not use cluster prod outside working hours\n");
+    assertThat(agent.receivedNothing()).isTrue();
+  }
+
+  @Test
   void clusterWithoutAgentIs503() throws Exception {
     agent.connected(false);
 
-    String response = raw(get("/clusters/prod/api", "Authorization: Bearer alice-token"));
+    String response = raw(get("/clusters/prod/api/v1/namespaces", "Authorization: Bearer alice-token"));
 
     assertThat(response).startsWith("HTTP/1.1 503");
     assertThat(statusBody(response)).containsEntry("reason", "ServiceUnavailable");
@@ -199,7 +211,7 @@ final class RelayServerTest {
 
   @Test
   void headersNamedInConnectionAreDropped() throws Exception {
-    raw(get("/clusters/prod/api", "Authorization: Bearer alice-token", "X-Secret-Hop: 1", "Connection: X-Secret-Hop"));
+    raw(get("/clusters/prod/api/v1/namespaces", "Authorization: Bearer alice-token", "X-Secret-Hop: 1", "Connection: X-Secret-Hop"));
 
     assertThat(agent.nextRequest().names()).doesNotContain("x-secret-hop");
   }
@@ -215,7 +227,7 @@ final class RelayServerTest {
         "Impersonate-User: a\r\nImpersonate-User: b",
       })
   void impersonationHeadersAreRefusedAndAudited(String header) throws Exception {
-    String response = raw(get("/clusters/prod/api", "Authorization: Bearer alice-token", header));
+    String response = raw(get("/clusters/prod/api/v1/namespaces", "Authorization: Bearer alice-token", header));
 
     assertThat(response).startsWith("HTTP/1.1 400");
     assertThat(statusBody(response)).containsEntry("message", "impersonation headers are not allowed");
@@ -244,7 +256,7 @@ final class RelayServerTest {
         "/clusters/prod/api%5Cv1",
         "/clusters/prod/api%00",
         "/clusters/prod/api%zz",
-        "/clusters/../clusters/prod/api",
+        "/clusters/../clusters/prod/api/v1/namespaces",
         "/clusters/PROD/api",
         "/clusters/prod/ap\u00e9",
       })
@@ -281,7 +293,7 @@ final class RelayServerTest {
 
   @Test
   void hundredKibOfHeadersIs431() throws Exception {
-    String response = raw(get("/clusters/prod/api", "Authorization: Bearer alice-token", "X-Big: " + "a".repeat(100 * 1024)));
+    String response = raw(get("/clusters/prod/api/v1/namespaces", "Authorization: Bearer alice-token", "X-Big: " + "a".repeat(100 * 1024)));
 
     assertThat(response).startsWith("HTTP/1.1 431");
     assertThat(agent.receivedNothing()).isTrue();
@@ -293,12 +305,12 @@ final class RelayServerTest {
     for (int i = 0; i < 10_000; i++) {
       many.append("\r\nX-H").append(i).append(": v");
     }
-    assertThat(raw(get("/clusters/prod/api", many.toString()))).startsWith("HTTP/1.1 431");
+    assertThat(raw(get("/clusters/prod/api/v1/namespaces", many.toString()))).startsWith("HTTP/1.1 431");
   }
 
   @Test
   void twoMibTokenIsRefusedBeforeTheEngineSeesIt() throws Exception {
-    String response = raw(get("/clusters/prod/api", "Authorization: Bearer " + "t".repeat(2 * 1024 * 1024)));
+    String response = raw(get("/clusters/prod/api/v1/namespaces", "Authorization: Bearer " + "t".repeat(2 * 1024 * 1024)));
 
     assertThat(response).startsWith("HTTP/1.1 431");
     assertThat(engine.tokens).isEmpty();
@@ -309,7 +321,7 @@ final class RelayServerTest {
     relay.close();
     relay = relay(RelayServer.builder().maxHeaderSize(64 * 1024));
 
-    String response = raw(get("/clusters/prod/api", "Authorization: Bearer " + "t".repeat(17 * 1024)));
+    String response = raw(get("/clusters/prod/api/v1/namespaces", "Authorization: Bearer " + "t".repeat(17 * 1024)));
 
     assertThat(response).startsWith("HTTP/1.1 431");
     assertThat(engine.tokens).isEmpty();
@@ -322,7 +334,7 @@ final class RelayServerTest {
 
     try (RawTlsClient client = new RawTlsClient(CERTS, relay.port())) {
       long started = System.nanoTime();
-      client.send("GET /clusters/prod/api HTTP/1.1\r\nHost: localhost\r\nX-Slow: a");
+      client.send("GET /clusters/prod/api/v1/namespaces HTTP/1.1\r\nHost: localhost\r\nX-Slow: a");
 
       String received = client.readUntilClosed();
 
@@ -414,7 +426,7 @@ final class RelayServerTest {
     HttpResponse<String> response =
         client(HttpClient.Version.HTTP_2)
             .send(
-                HttpRequest.newBuilder(uri("/clusters/prod/api")).header("Authorization", "Bearer bob-token").build(),
+                HttpRequest.newBuilder(uri("/clusters/prod/api/v1/namespaces")).header("Authorization", "Bearer bob-token").build(),
                 HttpResponse.BodyHandlers.ofString());
 
     assertThat(response.version()).isEqualTo(HttpClient.Version.HTTP_2);
@@ -477,10 +489,10 @@ final class RelayServerTest {
 
   @Test
   void deniedCallIsAuditedWithItsStatus() throws Exception {
-    raw(get("/clusters/prod/api", "Authorization: Bearer bob-token"));
+    raw(get("/clusters/prod/api/v1/namespaces", "Authorization: Bearer bob-token"));
 
     await().atMost(5, TimeUnit.SECONDS).until(() -> !engine.audit.isEmpty());
-    assertThat(engine.audit.get(0).attributes()).containsEntry("status", "403").containsEntry("path", "/api");
+    assertThat(engine.audit.get(0).attributes()).containsEntry("status", "403").containsEntry("path", "/api/v1/namespaces");
   }
 
   @Test

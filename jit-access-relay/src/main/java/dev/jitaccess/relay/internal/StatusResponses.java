@@ -13,10 +13,80 @@ import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** Kubernetes {@code Status} answers ({@code kubectl} prints their {@code message}). */
+/**
+ * The relay's own failure answers: Kubernetes {@code Status} objects ({@code kubectl} prints their {@code
+ * message}), or plain text for the discovery requests whose answers client-go reads raw.
+ */
 public final class StatusResponses {
+  private static final String TEXT_PLAIN_UTF8 = "text/plain; charset=utf-8";
 
   private StatusResponses() {}
+
+  /**
+   * Whether client-go (kubectl) reads the relay's failure answer to this request only if it is text.
+   *
+   * <p>client-go fetches {@code /api}, {@code /apis}, {@code /version} and {@code /openapi/...} with
+   * {@code Result.Raw()}, which returns the error it built from the status code alone: its message is the
+   * body only when the {@code Content-Type} is {@code text/*}, and the word {@code unknown} for a JSON
+   * {@code Status} (so a denied user's {@code kubectl get ns} printed {@code Error from server (Forbidden):
+   * unknown} during discovery). Every other request is decoded, and a JSON {@code Status} shows its message.
+   *
+   * @param method the request method
+   * @param path the Kubernetes path, without query
+   * @return true to answer failures as {@code text/plain}
+   */
+  public static boolean readAsText(String method, String path) {
+    if (!"GET".equals(method)) {
+      return false;
+    }
+    String p = path.length() > 1 && path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
+    return p.equals("/api") || p.equals("/apis") || p.equals("/version") || p.startsWith("/openapi/");
+  }
+
+  /**
+   * A failure answer: a {@code Status}, or its message as plain text.
+   *
+   * @param alloc the allocator for the body
+   * @param status the HTTP status
+   * @param message the message kubectl shows
+   * @param plainText whether to send the message as {@code text/plain} (see {@link #readAsText})
+   * @return the response with {@code Content-Type} and {@code Content-Length}
+   */
+  public static FullHttpResponse status(
+      ByteBufAllocator alloc, HttpResponseStatus status, String message, boolean plainText) {
+    return status(alloc, status, message, plainText, 0);
+  }
+
+  /**
+   * A failure answer that may ask the client to retry later (429, 503): a {@code Retry-After} header and, in a
+   * {@code Status}, {@code details.retryAfterSeconds}, which client-go honours.
+   *
+   * @param alloc the allocator for the body
+   * @param status the HTTP status
+   * @param message the message kubectl shows
+   * @param plainText whether to send the message as {@code text/plain} (see {@link #readAsText})
+   * @param retryAfterSeconds seconds to wait before retrying; 0 for no retry hint
+   * @return the response with {@code Content-Type} and {@code Content-Length}
+   */
+  public static FullHttpResponse status(
+      ByteBufAllocator alloc,
+      HttpResponseStatus status,
+      String message,
+      boolean plainText,
+      int retryAfterSeconds) {
+    FullHttpResponse response =
+        plainText
+            ? response(alloc, status, (message + "\n").getBytes(StandardCharsets.UTF_8), TEXT_PLAIN_UTF8)
+            : response(
+                alloc,
+                status,
+                json(status, message, retryAfterSeconds).getBytes(StandardCharsets.UTF_8),
+                HttpHeaderValues.APPLICATION_JSON.toString());
+    if (retryAfterSeconds > 0) {
+      response.headers().setInt(HttpHeaderNames.RETRY_AFTER, retryAfterSeconds);
+    }
+    return response;
+  }
 
   /**
    * A failure {@code Status} response.
@@ -27,31 +97,17 @@ public final class StatusResponses {
    * @return the response with {@code Content-Type: application/json} and {@code Content-Length}
    */
   public static FullHttpResponse status(ByteBufAllocator alloc, HttpResponseStatus status, String message) {
-    return status(alloc, status, message, 0);
+    return status(alloc, status, message, false, 0);
   }
 
-  /**
-   * A failure {@code Status} response that asks the client to retry later (429, 503): a {@code Retry-After} header
-   * and {@code details.retryAfterSeconds}, which client-go honours.
-   *
-   * @param alloc the allocator for the body
-   * @param status the HTTP status
-   * @param message the message kubectl shows
-   * @param retryAfterSeconds seconds to wait before retrying; 0 for no retry hint
-   * @return the response with {@code Content-Type: application/json} and {@code Content-Length}
-   */
-  public static FullHttpResponse status(
-      ByteBufAllocator alloc, HttpResponseStatus status, String message, int retryAfterSeconds) {
-    byte[] json = json(status, message, retryAfterSeconds).getBytes(StandardCharsets.UTF_8);
-    ByteBuf body = alloc.buffer(json.length).writeBytes(json);
+  private static FullHttpResponse response(
+      ByteBufAllocator alloc, HttpResponseStatus status, byte[] content, String contentType) {
+    ByteBuf body = alloc.buffer(content.length).writeBytes(content);
     FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, body);
     response.headers()
-        .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
-        .setInt(HttpHeaderNames.CONTENT_LENGTH, json.length)
+        .set(HttpHeaderNames.CONTENT_TYPE, contentType)
+        .setInt(HttpHeaderNames.CONTENT_LENGTH, content.length)
         .set(HttpHeaderNames.CACHE_CONTROL, "no-store");
-    if (retryAfterSeconds > 0) {
-      response.headers().setInt(HttpHeaderNames.RETRY_AFTER, retryAfterSeconds);
-    }
     if (status.code() == 401) {
       response.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer");
     }

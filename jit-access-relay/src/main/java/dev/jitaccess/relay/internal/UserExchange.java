@@ -20,6 +20,8 @@ final class UserExchange {
   /** The path as routed (authorized, audited and forwarded), or a sanitized raw target before routing. */
   String path;
   @Nullable String cluster;
+  /** The relay's own failure answers go out as text (see {@link StatusResponses#readAsText}). */
+  boolean plainTextErrors;
   @Nullable Grant grant;
   /** The subject holding a slot of the per-subject limit for this request, until it ends. */
   @Nullable String limitSlot;

@@ -131,6 +131,7 @@ public final class UserRequestHandler extends ChannelInboundHandlerAdapter {
       PathPolicy.Route route = PathPolicy.route(request.uri());
       e.cluster = route.cluster();
       e.path = route.target();
+      e.plainTextErrors = StatusResponses.readAsText(request.method().name(), route.path());
       String impersonation = HeaderPolicy.impersonationHeader(request.headers());
       if (impersonation != null) {
         audit(e, AuditEvent.Type.DENIED, "impersonation headers are not allowed: " + UserExchange.sanitize(impersonation));
@@ -410,7 +411,8 @@ public final class UserRequestHandler extends ChannelInboundHandlerAdapter {
       closeAll(message);
       return;
     }
-    FullHttpResponse response = StatusResponses.status(c.alloc(), status, message, retryAfterSeconds);
+    FullHttpResponse response =
+        StatusResponses.status(c.alloc(), status, message, e != null && e.plainTextErrors, retryAfterSeconds);
     if (!http2) {
       response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
     }
