@@ -130,7 +130,7 @@ final class KubeApiStub implements AutoCloseable {
       return true;
     }
     String decoded = java.net.URLDecoder.decode(url, StandardCharsets.UTF_8);
-    return r.getMethod() == com.github.tomakehurst.wiremock.http.RequestMethod.GET
+    return "GET".equals(r.getMethod().getName())
         && decoded.contains("labelSelector=app.kubernetes.io/managed-by=jit-access")
         && !decoded.contains("subject-hash");
   }
