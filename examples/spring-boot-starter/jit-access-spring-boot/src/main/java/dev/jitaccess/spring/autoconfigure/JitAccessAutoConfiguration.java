@@ -13,6 +13,7 @@ import dev.jitaccess.core.Slf4jAuditSink;
 import dev.jitaccess.spring.autoconfigure.internal.PemFiles;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.KeyPair;
 import java.util.Objects;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -86,8 +87,9 @@ public class JitAccessAutoConfiguration {
     }
     Path signingKey = properties.signingKey();
     if (signingKey != null) {
+      KeyPair keyPair = PemFiles.keyPair(signingKey, "jitaccess.signing-key");
       try {
-        builder.signingKey(PemFiles.keyPair(signingKey, "jitaccess.signing-key"));
+        builder.signingKey(keyPair);
       } catch (IllegalArgumentException e) {
         throw new IllegalArgumentException("jitaccess.signing-key: " + e.getMessage(), e);
       }
