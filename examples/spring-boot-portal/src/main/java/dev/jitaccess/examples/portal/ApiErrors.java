@@ -27,7 +27,7 @@ public class ApiErrors {
 
   @ExceptionHandler(AccessDeniedException.class)
   ResponseEntity<ApiError> denied(AccessDeniedException e) {
-    return answer(HttpStatus.FORBIDDEN, "forbidden", e.getMessage());
+    return answer(HttpStatus.FORBIDDEN, "forbidden", e.reason());
   }
 
   @ExceptionHandler(AuthenticationException.class)

@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.ObjectProvider;
@@ -121,7 +122,7 @@ public class JitAccessAutoConfiguration {
   @ConditionalOnMissingBean(PolicyProvider.class)
   @ConditionalOnProperty(prefix = "jitaccess", name = "policy-file")
   public RulePolicyProvider jitAccessPolicyProvider(JitAccessProperties properties) {
-    Path file = Objects.requireNonNull(properties.policyFile(), "policyFile");
+    Path file = present(properties.policyFile(), "jitaccess.policy-file");
     if (!Files.isReadable(file)) {
       throw new IllegalArgumentException("jitaccess.policy-file: cannot read " + file.toAbsolutePath());
     }
@@ -159,7 +160,7 @@ public class JitAccessAutoConfiguration {
   @ConditionalOnProperty(prefix = "jitaccess.audit", name = "file")
   public JsonLinesAuditSink jitAccessJsonLinesAuditSink(JitAccessProperties properties) {
     JitAccessProperties.Audit audit = properties.audit();
-    Path file = Objects.requireNonNull(audit.file(), "file");
+    Path file = present(audit.file(), "jitaccess.audit.file");
     try {
       return JsonLinesAuditSink.builder().path(file).fsync(audit.fsync()).build();
     } catch (RuntimeException e) {
@@ -177,5 +178,12 @@ public class JitAccessAutoConfiguration {
   @ConditionalOnProperty(prefix = "jitaccess.audit", name = "log", havingValue = "true", matchIfMissing = true)
   public Slf4jAuditSink jitAccessSlf4jAuditSink() {
     return Slf4jAuditSink.create();
+  }
+
+  private static Path present(@Nullable Path file, String property) {
+    if (file == null) {
+      throw new IllegalArgumentException(property + " is empty; name a file or remove the property");
+    }
+    return file;
   }
 }
