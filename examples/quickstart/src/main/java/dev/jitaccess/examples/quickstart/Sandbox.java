@@ -57,12 +57,17 @@ final class Sandbox implements AutoCloseable {
       Pattern.compile("/api/v1/namespaces/[a-z0-9-]+/serviceaccounts/[a-z0-9-]+/token");
   private static final Duration DEFAULT_TOKEN_TTL = Duration.ofHours(1);
 
+  /** The mock server logs every request at INFO through java.util.logging; the demo prints its own story. */
+  private static final java.util.logging.Logger MOCK_SERVER_LOG =
+      java.util.logging.Logger.getLogger("io.fabric8.mockwebserver");
+
   private final KubernetesMockServer server;
   private final InstantSource clock;
   private final SecureRandom random = new SecureRandom();
 
   private Sandbox(InstantSource clock) {
     this.clock = clock;
+    MOCK_SERVER_LOG.setLevel(java.util.logging.Level.WARNING);
     Map<ServerRequest, Queue<ServerResponse>> expectations = new HashMap<>();
     Dispatcher crud = new KubernetesMixedDispatcher(expectations);
     server =
