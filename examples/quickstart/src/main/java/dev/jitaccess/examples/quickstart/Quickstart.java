@@ -1,136 +1,128 @@
 package dev.jitaccess.examples.quickstart;
 
-import dev.jitaccess.api.AccessDeniedException;
-import dev.jitaccess.api.AuthenticationException;
-import dev.jitaccess.api.Grant;
-import dev.jitaccess.api.Subject;
-import dev.jitaccess.core.GrantVerifier;
-import dev.jitaccess.core.JitAccess;
-import dev.jitaccess.core.JsonLinesAuditSink;
-import dev.jitaccess.core.RulePolicyProvider;
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
-import java.io.Reader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Objects;
+import java.util.Locale;
+import java.util.concurrent.CountDownLatch;
 
 /**
- * The quickstart: embeds the engine the way a portal does and walks through one access lifecycle.
+ * The one-command demo ({@code ./demo}): the engine with the sample policy, the relay on localhost with a TLS
+ * certificate made for this run, an agent, and a cluster (the current kubeconfig's when it answers, otherwise
+ * an in-process sandbox without RBAC enforcement), all in this JVM. It writes a kubeconfig per sample user and
+ * prints the kubectl commands to try.
  *
- * <ol>
- *   <li>load the sample policy (alice may operate the {@code shop} namespace of cluster {@code demo}),
- *   <li>issue session tokens for alice and bob, as a portal does when it hands out a kubeconfig,
- *   <li>authorize alice (granted) and bob (denied), and verify alice's signed grant as the agent would,
- *   <li>revoke alice: her grant and her session token stop working at once,
- *   <li>print the audit trail and verify its hash chain.
- * </ol>
- *
- * <p>Each step checks that it behaved as described; the program exits with status 1 if one did not. Run it with
- * {@code ./demo}; the test suite runs it too.
+ * <ul>
+ *   <li>{@code ./demo}: interactive; type {@code revoke alice}, {@code grants}, {@code verify} or {@code quit}
+ *       here, or press Ctrl-C.
+ *   <li>{@code ./demo --script}: runs the steps itself with the real kubectl and exits 0 only if every step
+ *       behaved as described.
+ *   <li>{@code --sandbox}: use the sandbox even if the current kubeconfig's cluster is reachable;
+ *       {@code --dir <path>}: where the kubeconfigs and the audit file go (default: a new temporary directory).
+ * </ul>
  */
 public final class Quickstart {
-  private final PrintStream out;
-  private final List<String> failures = new ArrayList<>();
+  private Quickstart() {}
 
-  Quickstart(PrintStream out) {
-    this.out = out;
+  /** What the command line asked for. */
+  record Options(boolean script, boolean sandbox, Path dir) {
+    static Options parse(String... args) throws IOException {
+      boolean script = false;
+      boolean sandbox = false;
+      Path dir = null;
+      for (int i = 0; i < args.length; i++) {
+        switch (args[i]) {
+          case "--script" -> script = true;
+          case "--sandbox" -> sandbox = true;
+          case "--dir" -> {
+            if (i + 1 == args.length) {
+              throw new IllegalArgumentException("--dir needs a directory");
+            }
+            dir = Path.of(args[++i]);
+          }
+          default -> throw new IllegalArgumentException(
+              "unknown option '" + args[i] + "'; use --script, --sandbox or --dir <path>");
+        }
+      }
+      if (dir == null) {
+        dir = Files.createTempDirectory("jit-access-demo");
+      } else {
+        Files.createDirectories(dir);
+      }
+      return new Options(script, sandbox, dir.toAbsolutePath());
+    }
   }
 
   /**
-   * Runs the walkthrough.
+   * Runs the demo and exits: 0 when it ended as asked (script: every step behaved as described), 1 otherwise,
+   * 2 for a bad command line.
    *
-   * @param args optional: the directory for the audit file (default: a new temporary directory)
-   * @throws IOException if the audit file cannot be written
+   * @param args {@code --script}, {@code --sandbox}, {@code --dir <path>}
+   * @throws Exception if the demo cannot start
    */
-  public static void main(String[] args) throws IOException {
-    Path dir = args.length > 0 ? Path.of(args[0]) : Files.createTempDirectory("jit-access-quickstart");
-    int failures = new Quickstart(System.out).run(dir);
-    if (failures > 0) {
-      System.exit(1);
-    }
-  }
-
-  /** Runs every step and returns how many misbehaved. */
-  int run(Path dir) throws IOException {
-    Path auditFile = dir.resolve("audit.jsonl");
-    RulePolicyProvider policy;
-    try (Reader yaml =
-        new InputStreamReader(
-            Objects.requireNonNull(Quickstart.class.getResourceAsStream("/policy.yaml"), "policy.yaml"),
-            StandardCharsets.UTF_8)) {
-      policy = RulePolicyProvider.fromYaml(yaml, "policy.yaml");
-    }
-    try (JsonLinesAuditSink audit = JsonLinesAuditSink.builder().path(auditFile).build()) {
-      JitAccess jit = JitAccess.builder().policyProvider(policy).auditSink(audit).build();
-
-      step("1. A portal issues session tokens (they go into the users' kubeconfigs)");
-      String alice = jit.issueSessionToken(Subject.of("alice@example.com", "developers"));
-      String bob = jit.issueSessionToken(Subject.of("bob@example.com"));
-      out.println("   alice and bob each have a signed session token, valid for 8 hours");
-
-      step("2. alice's kubectl call reaches the relay: authenticate, evaluate the policy, grant");
-      Grant grant = jit.authorize(alice, "demo");
-      out.println("   granted " + grant.permissions() + " until " + grant.expiresAt() + " (grant " + grant.id() + ")");
-      check(grant.permissions().size() == 2, "alice should hold view cluster-wide and edit in shop");
-
-      step("3. The agent in cluster 'demo' verifies the signed grant before it provisions anything");
-      GrantVerifier agentSide =
-          GrantVerifier.builder().jwks(jit.publicJwks()).issuer(jit.issuer()).cluster("demo").build();
-      Grant verified = agentSide.verify(jit.signGrant(grant));
-      out.println("   verified grant " + verified.id() + " for " + verified.subject().id());
-      check(verified.equals(grant), "the verified grant should equal the one the engine made");
-
-      step("4. bob is in no binding: denied");
-      expectDenied(() -> jit.authorize(bob, "demo"));
-
-      step("5. Revoke alice: her grant and her session token stop working at once");
-      jit.revoke("alice@example.com");
-      check(jit.activeGrants("alice@example.com").isEmpty(), "alice should have no active grant");
-      try {
-        jit.authorize(alice, "demo");
-        check(false, "alice's old session token should be refused after the revoke");
-      } catch (AuthenticationException e) {
-        out.println("   refused: " + e.getMessage());
-      }
-    }
-
-    step("6. The audit trail (" + auditFile + ")");
-    for (String line : Files.readAllLines(auditFile, StandardCharsets.UTF_8)) {
-      out.println("   " + line);
-    }
-    JsonLinesAuditSink.VerificationResult chain = JsonLinesAuditSink.verify(auditFile);
-    out.println("   hash chain: " + (chain.valid() ? "intact" : "BROKEN: " + chain.problem()) + ", "
-        + chain.linesChecked() + " records");
-    check(chain.valid() && chain.linesChecked() >= 4, "the audit chain should verify with at least 4 records");
-
-    out.println();
-    out.println(failures.isEmpty() ? "Every step behaved as described." : "Steps that misbehaved: " + failures);
-    return failures.size();
-  }
-
-  private void expectDenied(Runnable call) {
+  public static void main(String[] args) throws Exception {
+    Options options;
     try {
-      call.run();
-      check(false, "the call should have been denied");
-    } catch (AccessDeniedException e) {
-      out.println("   denied: " + e.reason());
+      options = Options.parse(args);
+    } catch (IllegalArgumentException e) {
+      System.err.println(e.getMessage());
+      System.exit(2);
+      return;
+    }
+    System.exit(run(options, System.out, System.in));
+  }
+
+  /** The demo without {@code System.exit}: the exit status. */
+  static int run(Options options, PrintStream out, InputStream in) throws IOException, InterruptedException {
+    out.println("Starting the jit-access demo (engine, relay, agent, cluster) in " + options.dir() + " ...");
+    if (options.script() && !Kubectl.installed()) {
+      out.println("--script runs kubectl, but no kubectl is on the PATH. Install it (e.g. the Debian package"
+          + " kubernetes-client) or run ./demo without --script.");
+      return 1;
+    }
+    try (DemoEnvironment env = DemoEnvironment.start(options.dir(), options.sandbox())) {
+      DemoSteps steps = new DemoSteps(env, new Kubectl(options.dir().resolve("kubectl-home")), out);
+      steps.printSetup();
+      if (options.script()) {
+        return steps.runScript() ? 0 : 1;
+      }
+      steps.printInstructions();
+      interact(env, steps, out, in);
+      return 0;
     }
   }
 
-  private void step(String title) {
+  /** Reads commands until {@code quit}; when the input ends (no terminal), waits for Ctrl-C. */
+  private static void interact(DemoEnvironment env, DemoSteps steps, PrintStream out, InputStream in)
+      throws IOException, InterruptedException {
+    CountDownLatch stopped = new CountDownLatch(1);
+    Thread hook = new Thread(() -> {
+      stopped.countDown();
+      env.close();
+    }, "jit-access-demo-shutdown");
+    Runtime.getRuntime().addShutdownHook(hook);
+    BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
+    out.print("> ");
+    out.flush();
+    String line;
+    while ((line = reader.readLine()) != null) {
+      String command = line.trim().toLowerCase(Locale.ROOT);
+      if (command.equals("quit") || command.equals("exit")) {
+        Runtime.getRuntime().removeShutdownHook(hook);
+        out.println("Stopping.");
+        return;
+      }
+      steps.command(command);
+      out.print("> ");
+      out.flush();
+    }
     out.println();
-    out.println(title);
-  }
-
-  private void check(boolean condition, String expectation) {
-    if (!condition) {
-      failures.add(expectation);
-      out.println("   UNEXPECTED: " + expectation);
-    }
+    out.println("No more input: running until Ctrl-C.");
+    stopped.await();
   }
 }
