@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 import dev.jitaccess.api.AuditEvent;
 import dev.jitaccess.relay.TunnelFakes.Call;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -39,6 +40,35 @@ final class RelayTunnelTest {
     assertThat(call.request().headers()).doesNotContainKeys("jit-grant", ":path", "authorization");
     assertThat(client.headers.get().get("connection")).isNull();
     assertThat(fixture.registry().isConnected("b")).isFalse();
+  }
+
+  @Test
+  void headerNamesOfAnHttp1ApiServerAreLowerCasedForHttp2() throws Exception {
+    fixture.forwarder.responder =
+        r ->
+            new TunnelFakes.SimpleResponse(200, "{}") {
+              @Override
+              public Map<String, List<String>> headers() {
+                // What an HTTP/1.1 kube-apiserver (or a proxy in front of it) sends: capitalised names.
+                return Map.of(
+                    "Content-Type", List.of("application/json"),
+                    "Audit-Id", List.of("42"),
+                    "Connection", List.of("keep-alive"),
+                    "Transfer-Encoding", List.of("chunked"));
+              }
+            };
+    RelayAgent agent = fixture.startAgent("cred-a");
+    await().atMost(WAIT).until(() -> fixture.registry().isConnected("a") && agent.isConnected());
+    String grant = fixture.grant("g1", "alice", Duration.ofMinutes(5));
+
+    TunnelTestClient client = TunnelTestClient.simple(fixture.registry(), "a", "/api/v1/namespaces", grant);
+
+    assertThat(client.status(WAIT)).isEqualTo("200");
+    assertThat(client.awaitBody(WAIT)).isEqualTo("{}");
+    assertThat(String.valueOf(client.headers.get().get("content-type"))).isEqualTo("application/json");
+    assertThat(String.valueOf(client.headers.get().get("audit-id"))).isEqualTo("42");
+    assertThat(client.headers.get().get("connection")).isNull();
+    assertThat(client.headers.get().get("transfer-encoding")).isNull();
   }
 
   @Test

@@ -17,6 +17,7 @@ import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -188,8 +189,10 @@ final class AgentStreamHandler extends ChannelInboundHandlerAdapter {
     } else {
       headers.status(Integer.toString(answer.status()));
       for (Map.Entry<String, List<String>> header : answer.headers().entrySet()) {
-        if (!CONNECTION_HEADERS.contains(header.getKey()) && !header.getKey().startsWith(":")) {
-          headers.add(header.getKey(), header.getValue());
+        // HTTP/2 header names are lower case (RFC 9113 §8.2.1); an HTTP/1.1 apiserver answers "Content-Type".
+        String name = header.getKey().toLowerCase(Locale.ROOT);
+        if (!CONNECTION_HEADERS.contains(name) && !name.startsWith(":")) {
+          headers.add(name, header.getValue());
         }
       }
     }
