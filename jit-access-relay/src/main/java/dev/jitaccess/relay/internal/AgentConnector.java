@@ -95,7 +95,11 @@ public final class AgentConnector implements AutoCloseable {
       return;
     }
     String credential = settings.credential().get();
-    InetSocketAddress proxy = settings.proxy();
+    InetSocketAddress proxy = resolvedProxy();
+    if (settings.proxy() != null && proxy == null) {
+      attemptEnded(new AtomicBoolean());
+      return;
+    }
     Bootstrap bootstrap =
         new Bootstrap()
             .group(group)
@@ -144,6 +148,24 @@ public final class AgentConnector implements AutoCloseable {
           }
         });
     future.channel().closeFuture().addListener(f -> attemptEnded(ended));
+  }
+
+  /**
+   * The proxy's address resolved now (each attempt, so a changed address is picked up), or null if there is
+   * no proxy or its name does not resolve. The connector's resolver is a no-op with a proxy (the relay's name
+   * goes unresolved in the {@code CONNECT}), so the proxy's own address must be resolved here.
+   */
+  private @Nullable InetSocketAddress resolvedProxy() {
+    InetSocketAddress configured = settings.proxy();
+    if (configured == null) {
+      return null;
+    }
+    InetSocketAddress resolved = new InetSocketAddress(configured.getHostString(), configured.getPort());
+    if (resolved.isUnresolved()) {
+      log.debug("Could not resolve the proxy {}; retrying with backoff", configured.getHostString());
+      return null;
+    }
+    return resolved;
   }
 
   private void answered(Channel channel, int status) {
