@@ -188,12 +188,20 @@ final class TunnelConnectHandler extends ChannelInboundHandlerAdapter {
             .build();
     pipeline.addLast("h2", codec);
     pipeline.addLast("mux", new Http2MultiplexHandler(RefusePushHandler.INSTANCE));
+    pipeline.addLast("errors", ClosingExceptionHandler.INSTANCE);
     HeartbeatHandler.install(pipeline, "h2", heartbeat, "cluster " + cluster);
     pipeline.remove(this);
     TunnelCodecs.enlargeConnectionWindow(ctx.channel());
     registry.register(cluster, ctx.channel());
     ctx.channel().config().setAutoRead(true);
     log.info("Agent for cluster {} connected from {}", cluster, ctx.channel().remoteAddress());
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    // Before the upgrade: aborted TLS handshakes, scanners, malformed requests. Close, no stack trace at WARN.
+    cancelDeadline();
+    ClosingExceptionHandler.INSTANCE.exceptionCaught(ctx, cause);
   }
 
   private void cancelDeadline() {
