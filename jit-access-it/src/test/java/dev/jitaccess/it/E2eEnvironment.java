@@ -1,5 +1,7 @@
 package dev.jitaccess.it;
 
+import dev.jitaccess.testkit.TestCertificates;
+
 import static org.awaitility.Awaitility.await;
 
 import dev.jitaccess.api.AuditEvent;

@@ -1,5 +1,7 @@
 package dev.jitaccess.it;
 
+import dev.jitaccess.testkit.TestCertificates;
+
 import static com.github.tomakehurst.wiremock.client.WireMock.absent;
 import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
 import static com.github.tomakehurst.wiremock.client.WireMock.any;

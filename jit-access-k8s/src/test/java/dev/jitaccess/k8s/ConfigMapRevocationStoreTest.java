@@ -1,5 +1,7 @@
 package dev.jitaccess.k8s;
 
+import dev.jitaccess.testkit.MutableInstantSource;
+
 import static com.github.tomakehurst.wiremock.client.WireMock.equalTo;
 import static com.github.tomakehurst.wiremock.client.WireMock.get;
 import static com.github.tomakehurst.wiremock.client.WireMock.matchingJsonPath;
@@ -36,12 +38,12 @@ final class ConfigMapRevocationStoreTest {
   static final String CM_PATH = "/api/v1/namespaces/jit-access/configmaps";
   static final String CM = CM_PATH + "/jit-access-revocations";
 
-  MutableClock clock;
+  MutableInstantSource clock;
   ApiClient client;
 
   @BeforeEach
   void setUp(WireMockRuntimeInfo wm) {
-    clock = new MutableClock(NOW);
+    clock = MutableInstantSource.at(NOW);
     client = new ClientBuilder().setBasePath(wm.getHttpBaseUrl()).build();
   }
 

@@ -1,5 +1,7 @@
 package dev.jitaccess.k8s;
 
+import dev.jitaccess.testkit.MutableInstantSource;
+
 import static com.github.tomakehurst.wiremock.client.WireMock.absent;
 import static com.github.tomakehurst.wiremock.client.WireMock.anyUrl;
 import static com.github.tomakehurst.wiremock.client.WireMock.delete;
@@ -40,12 +42,12 @@ import org.junit.jupiter.api.Test;
 final class IdleAccountSweeperTest {
   static final Instant NOW = Instant.parse("2026-03-01T12:00:00Z");
 
-  MutableClock clock;
+  MutableInstantSource clock;
   ApiClient client;
 
   @BeforeEach
   void setUp(WireMockRuntimeInfo wm) {
-    clock = new MutableClock(NOW);
+    clock = MutableInstantSource.at(NOW);
     client = new ClientBuilder().setBasePath(wm.getHttpBaseUrl()).build();
     stubFor(delete(urlPathMatching(SA_PATH + "/[^/]+")).willReturn(json(200, new V1ServiceAccount())));
     stubFor(
@@ -171,7 +173,7 @@ final class IdleAccountSweeperTest {
   void aNewSweeperCleansUpWhatAnEarlierAgentCreated() {
     // An agent provisions alice and bob, then "restarts": only the cluster remembers.
     Instant created = NOW.minus(Duration.ofHours(9));
-    MutableClock agentClock = new MutableClock(created);
+    MutableInstantSource agentClock = MutableInstantSource.at(created);
     KubernetesAccountProvisioner agent =
         KubernetesAccountProvisioner.builder()
             .apiClient(client)

@@ -1,5 +1,7 @@
 package dev.jitaccess.k8s;
 
+import dev.jitaccess.testkit.MutableInstantSource;
+
 import static com.github.tomakehurst.wiremock.client.WireMock.anyRequestedFor;
 import static com.github.tomakehurst.wiremock.client.WireMock.anyUrl;
 import static com.github.tomakehurst.wiremock.client.WireMock.deleteRequestedFor;
@@ -59,13 +61,13 @@ final class KubernetesAccountProvisionerTest {
   static final Permission EDIT_TEAM_A = Permission.inNamespace("edit", "team-a");
   static final Permission VIEW_ALL = Permission.clusterWide("view");
 
-  MutableClock clock;
+  MutableInstantSource clock;
   RecordingSleeper sleeper;
   ApiClient client;
 
   @BeforeEach
   void setUp(WireMockRuntimeInfo wm) {
-    clock = new MutableClock(T0);
+    clock = MutableInstantSource.at(T0);
     sleeper = new RecordingSleeper();
     client = new ClientBuilder().setBasePath(wm.getHttpBaseUrl()).build();
   }

@@ -1,5 +1,7 @@
 package dev.jitaccess.k8s;
 
+import dev.jitaccess.testkit.MutableInstantSource;
+
 import static com.github.tomakehurst.wiremock.client.WireMock.delete;
 import static com.github.tomakehurst.wiremock.client.WireMock.deleteRequestedFor;
 import static com.github.tomakehurst.wiremock.client.WireMock.equalTo;
@@ -47,7 +49,7 @@ final class ProvisionerSelfCheckAndSweepTest {
         KubernetesAccountProvisioner.builder()
             .apiClient(new ClientBuilder().setBasePath(wm.getHttpBaseUrl()).build())
             .allowedClusterRoles(Set.of("view"))
-            .clock(new MutableClock(NOW))
+            .clock(MutableInstantSource.at(NOW))
             .maxAttempts(1)
             .sleeper(new RecordingSleeper())
             .build();

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.jitaccess.relay.testing.FakeAccessEngine;
-import dev.jitaccess.relay.testing.TestCertificates;
+import dev.jitaccess.testkit.TestCertificates;
 import dev.jitaccess.relay.testing.TestTunnelAgent;
 import java.io.File;
 import java.nio.charset.StandardCharsets;

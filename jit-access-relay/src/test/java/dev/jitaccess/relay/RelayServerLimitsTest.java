@@ -9,7 +9,7 @@ import dev.jitaccess.relay.internal.AccessEngine;
 import dev.jitaccess.relay.testing.FakeAccessEngine;
 import dev.jitaccess.relay.testing.H2TestClient;
 import dev.jitaccess.relay.testing.RawTlsClient;
-import dev.jitaccess.relay.testing.TestCertificates;
+import dev.jitaccess.testkit.TestCertificates;
 import dev.jitaccess.relay.testing.TestTunnelAgent;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Headers;

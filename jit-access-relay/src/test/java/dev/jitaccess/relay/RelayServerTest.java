@@ -6,7 +6,7 @@ import com.nimbusds.jose.util.JSONObjectUtils;
 import dev.jitaccess.api.AuditEvent;
 import dev.jitaccess.relay.testing.FakeAccessEngine;
 import dev.jitaccess.relay.testing.RawTlsClient;
-import dev.jitaccess.relay.testing.TestCertificates;
+import dev.jitaccess.testkit.TestCertificates;
 import dev.jitaccess.relay.testing.TestTunnelAgent;
 import io.netty.channel.Channel;
 import java.net.URI;

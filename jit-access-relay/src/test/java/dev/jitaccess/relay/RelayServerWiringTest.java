@@ -12,7 +12,7 @@ import dev.jitaccess.relay.TunnelFakes.FakeForwarder;
 import dev.jitaccess.relay.TunnelFakes.FakeProvisioner;
 import dev.jitaccess.relay.TunnelFakes.MutableClock;
 import dev.jitaccess.relay.TunnelFakes.SimpleResponse;
-import dev.jitaccess.relay.testing.TestCertificates;
+import dev.jitaccess.testkit.TestCertificates;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;

@@ -1,5 +1,7 @@
 package dev.jitaccess.relay.testing;
 
+import dev.jitaccess.testkit.TestCertificates;
+
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;

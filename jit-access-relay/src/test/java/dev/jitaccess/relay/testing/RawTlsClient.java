@@ -1,5 +1,7 @@
 package dev.jitaccess.relay.testing;
 
+import dev.jitaccess.testkit.TestCertificates;
+
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;

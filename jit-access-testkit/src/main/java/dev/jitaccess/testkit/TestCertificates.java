@@ -1,4 +1,4 @@
-package dev.jitaccess.it;
+package dev.jitaccess.testkit;
 
 import java.io.ByteArrayInputStream;
 import java.io.OutputStream;
@@ -33,9 +33,10 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /**
  * A throw-away CA and a server certificate for {@code localhost} and {@code 127.0.0.1}, made with BouncyCastle
- * (copied from the relay's test helper, plus a PKCS#12 key store for WireMock).
+ * and
+ * exported as PEM, a trusting client {@link SSLContext}, or a PKCS#12 key store (for WireMock's HTTPS). Immutable.
  */
-final class TestCertificates {
+public final class TestCertificates {
   private static final SecureRandom RANDOM = new SecureRandom();
 
   private final X509Certificate ca;
@@ -50,8 +51,22 @@ final class TestCertificates {
     server = sign(new X500Name("CN=localhost"), serverKeys, caKeys, caName, false);
   }
 
-  /** A fresh CA (named for what it serves) and its server certificate. */
-  static TestCertificates create(String name) {
+  /**
+   * A fresh CA and its server certificate.
+   *
+   * @return the material
+   */
+  public static TestCertificates create() {
+    return create("jit-access");
+  }
+
+  /**
+   * A fresh CA (named for what it serves) and its server certificate.
+   *
+   * @param name a word for the CA's common name, e.g. {@code relay}
+   * @return the material
+   */
+  public static TestCertificates create(String name) {
     try {
       return new TestCertificates(name);
     } catch (Exception e) {
@@ -59,20 +74,39 @@ final class TestCertificates {
     }
   }
 
-  PrivateKey serverKey() {
+  /**
+   * The server's private key.
+   *
+   * @return the key
+   */
+  public PrivateKey serverKey() {
     return serverKeys.getPrivate();
   }
 
-  /** Leaf first, ending with the CA. */
-  X509Certificate[] serverChain() {
+  /**
+   * The server certificate chain.
+   *
+   * @return leaf first, ending with the CA
+   */
+  public X509Certificate[] serverChain() {
     return new X509Certificate[] {server, ca};
   }
 
-  X509Certificate ca() {
+  /**
+   * The CA certificate to trust.
+   *
+   * @return the certificate
+   */
+  public X509Certificate ca() {
     return ca;
   }
 
-  String caPem() {
+  /**
+   * The CA certificate as PEM.
+   *
+   * @return the PEM text
+   */
+  public String caPem() {
     try {
       return "-----BEGIN CERTIFICATE-----\n"
           + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(ca.getEncoded())
@@ -82,8 +116,12 @@ final class TestCertificates {
     }
   }
 
-  /** A client TLS context that trusts only this CA. */
-  SSLContext clientContext() {
+  /**
+   * A client TLS context that trusts only this CA.
+   *
+   * @return the context
+   */
+  public SSLContext clientContext() {
     try {
       KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
       trust.load(null, null);
@@ -98,8 +136,14 @@ final class TestCertificates {
     }
   }
 
-  /** Writes the server key and chain as a PKCS#12 key store protected by {@code password}. */
-  Path writePkcs12(Path file, String password) {
+  /**
+   * Writes the server key and chain as a PKCS#12 key store.
+   *
+   * @param file where
+   * @param password the store and key password
+   * @return {@code file}
+   */
+  public Path writePkcs12(Path file, String password) {
     try {
       KeyStore store = KeyStore.getInstance("PKCS12");
       store.load(null, null);
