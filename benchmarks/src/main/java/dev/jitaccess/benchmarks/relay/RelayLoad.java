@@ -61,7 +61,6 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class RelayLoad {
   private static final String CLUSTER = "c1";
   private static final String NS_PATH = "/api/v1/namespaces/default";
-  private static final int STUB_STREAM_WINDOW_NOTE = 65_535;
 
   private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
   private static final MemoryMXBean MEMORY = ManagementFactory.getMemoryMXBean();
@@ -79,6 +78,8 @@ public final class RelayLoad {
   private String relayBase;
   private String stubBase;
   private final List<String> report = new ArrayList<>();
+  private int watchFailures;
+  private String firstWatchFailure = "";
 
   private RelayLoad(int rounds) {
     this.rounds = rounds;
@@ -190,7 +191,7 @@ public final class RelayLoad {
         .provisioner(provisioner)
         .forwarder(forwarder)
         .grantVerifier(jit.grantVerifier(cluster))
-        .sweepPeriod(Duration.ofHours(1))
+        .sweepPeriod(Duration.ofMinutes(5))
         .build();
   }
 
@@ -207,6 +208,7 @@ public final class RelayLoad {
     while (true) {
       HttpResponse<byte[]> r = c.send(relayGet(token), HttpResponse.BodyHandlers.ofByteArray());
       if (r.statusCode() == 200) {
+        log("relay answers over %s", r.version());
         return;
       }
       if (System.nanoTime() > deadline) {
@@ -225,6 +227,11 @@ public final class RelayLoad {
     }
     if (stub != null) {
       stub.process.destroy();
+      try {
+        stub.process.waitFor(5, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
     }
   }
 
@@ -271,8 +278,13 @@ public final class RelayLoad {
       double[] addedP99 = new double[rounds];
       double[] ratioP50 = new double[rounds];
       for (int r = 0; r < rounds; r++) {
+        Map<Long, Long> c0 = threadCpu();
         long[] a = sequential(client, viaRelay, n);
+        Map<Long, Long> c1 = threadCpu();
         long[] b = sequential(client, direct, n);
+        if (r == 0) {
+          log("  relay+agent CPU by thread group, µs/req, one in flight: %s", breakdown(c0, c1, n));
+        }
         addedP50[r] = (pct(a, 0.50) - pct(b, 0.50)) / 1e3;
         addedP99[r] = (pct(a, 0.99) - pct(b, 0.99)) / 1e3;
         ratioP50[r] = (double) pct(a, 0.50) / pct(b, 0.50);
@@ -303,12 +315,19 @@ public final class RelayLoad {
         double[] ratio = new double[rounds];
         double[] cpuPerReq = new double[rounds];
         double[] cpuDirect = new double[rounds];
+        double[] stubCpu = new double[rounds];
+        double[] stubCpuRelay = new double[rounds];
         for (int r = 0; r < rounds; r++) {
+          long s0 = stub.cpuNanos();
           Map<Long, Long> c0 = threadCpu();
           long nRelay = loop(viaRelay, clients, windowMs);
           Map<Long, Long> c1 = threadCpu();
+          long s1 = stub.cpuNanos();
           long nDirect = loop(direct, clients, windowMs);
           Map<Long, Long> c2 = threadCpu();
+          long s2 = stub.cpuNanos();
+          stubCpu[r] = (s2 - s1) / 1e3 / nDirect;
+          stubCpuRelay[r] = (s1 - s0) / 1e3 / nRelay;
           ratio[r] = (double) nRelay / nDirect;
           cpuPerReq[r] = serverCpu(c0, c1) / 1e3 / nRelay;
           cpuDirect[r] = serverCpu(c1, c2) / 1e3 / nDirect;
@@ -316,11 +335,19 @@ public final class RelayLoad {
                   + " (same threads during the direct window: %.1f µs/req); client threads %.0f µs/req",
               delayMs, clients, r, nRelay * 1000.0 / windowMs, nDirect * 1000.0 / windowMs, cpuPerReq[r],
               cpuDirect[r], clientCpu(c0, c1) / 1e3 / nRelay);
+          log("  stub process CPU (one TLS + HTTP/2 endpoint, trivial handler): %.0f µs/req direct, %.0f µs/req via the relay;"
+                  + " client threads direct %.0f µs/req",
+              stubCpu[r], stubCpuRelay[r], clientCpu(c1, c2) / 1e3 / nDirect);
         }
+        Map<Long, Long> b0 = threadCpu();
+        long nb = loop(viaRelay, clients, windowMs);
+        log("  relay+agent CPU by thread group, µs/req: %s; stub connections so far %d", breakdown(b0, threadCpu(), nb),
+            stub.count("connections"));
         double target = delayMs == 0 ? 0.40 : 0.85;
         result("closed loop, %d clients, %d ms stub: throughput %.2f× direct (target ≥ %.2f), relay+agent CPU %.0f µs/req"
-                + " (target ≤ 150); per round ratio %s, CPU %s",
-            clients, delayMs, median(ratio), target, median(cpuPerReq), fmt(ratio, "%.2f"), fmt(cpuPerReq, "%.0f"));
+                + " (target ≤ 150) = %.1f× the stub's CPU per request (%.0f µs, direct); per round ratio %s, CPU %s",
+            clients, delayMs, median(ratio), target, median(cpuPerReq), median(cpuPerReq) / median(stubCpu),
+            median(stubCpu), fmt(ratio, "%.2f"), fmt(cpuPerReq, "%.0f"));
       }
     }
     stub.delay(0);
@@ -468,44 +495,60 @@ public final class RelayLoad {
     int streams = 1000;
     int clients = 20;
     // baseline: the same 1,000 watches straight to the stub (out of process), so this JVM holds only the client side
-    double directPerStream = watches(stubBase + "/api/v1/namespaces/default/pods?watch=true", streams, clients, "direct");
+    String watchPath = "/api/v1/namespaces/default/pods?watch=true";
+    double directPerStream = watches(stubBase + watchPath, streams, clients, "direct", true);
     stub.reset();
-    double relayPerStream =
-        watches(relayBase + "/clusters/" + CLUSTER + "/api/v1/namespaces/default/pods?watch=true", streams, clients, "relay");
+    double relayPerStream = watches(relayBase + "/clusters/" + CLUSTER + watchPath, streams, clients, "relay", true);
     long connections = stub.count("connections");
-    result("scale: 1,000 idle watches on one tunnel: %.1f KiB heap per stream via the relay (client + relay + agent),"
-            + " %.1f KiB direct (client only) → relay + agent %.1f KiB each (target ≤ 8); the agent opened %d new"
-            + " connection(s) to the stub (100 streams each)",
+    result("scale: 1,000 idle watches on one tunnel, opened 50 at a time: %.1f KiB heap per stream via the relay"
+            + " (client + relay + agent), %.1f KiB direct (client only) → relay + agent %.1f KiB each (target ≤ 8);"
+            + " the agent opened %d new connection(s) to the stub (100 streams each)",
         relayPerStream, directPerStream, relayPerStream - directPerStream, connections);
+    stub.reset();
+    int failuresBefore = watchFailures;
+    double burstPerStream = watches(relayBase + "/clusters/" + CLUSTER + watchPath, streams, clients, "relay", false);
+    result("scale: the same 1,000 watches opened all at once: %d failed (first: %s); %.1f KiB per open stream via the relay"
+            + " → relay + agent %.1f KiB each; the agent opened %d new connection(s) to the stub",
+        watchFailures - failuresBefore, watchFailures > failuresBefore ? firstWatchFailure : "-", burstPerStream,
+        burstPerStream - directPerStream, stub.count("connections"));
 
-    // 100 idle tunnels
+    // 100 idle tunnels: the agents run in a child JVM, so this JVM's heap growth is the relay side alone
     int tunnels = 100;
-    List<String> credentials = new ArrayList<>();
-    for (int i = 0; i < tunnels; i++) {
-      credentials.add(String.format(Locale.ROOT, "t%03d", i));
+    Path dir = Files.createTempDirectory("relay-agents");
+    StringBuilder credentials = new StringBuilder();
+    for (int i = 0; i <= tunnels; i++) {
+      String cluster = String.format(Locale.ROOT, "t%03d", i);
+      credentials.append(cluster).append(' ').append(jit.issueAgentCredential(cluster, Duration.ofHours(4))).append('\n');
     }
-    List<RelayAgent> agents = new ArrayList<>();
+    Files.writeString(dir.resolve("credentials"), credentials);
+    Files.writeString(dir.resolve("jwks.json"), jit.publicJwks());
+    Files.write(dir.resolve("ca.pem"), certs.caPem());
+    Map<String, Long> histo0 = histogram();
     long heap0 = heapAfterGc();
-    for (String cluster : credentials) {
-      agents.add(newAgent(cluster).start());
-    }
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (agents.stream().anyMatch(a -> !a.isConnected()) && System.nanoTime() < deadline) {
-      Thread.sleep(100);
-    }
-    long connected = agents.stream().filter(RelayAgent::isConnected).count();
-    Thread.sleep(2000);
+    Process agents =
+        new ProcessBuilder(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m",
+                "-cp", System.getProperty("java.class.path"), IdleAgents.class.getName(),
+                Integer.toString(relay.tunnelPort()), dir.resolve("ca.pem").toString(), stubBase,
+                dir.resolve("jwks.json").toString(), jit.issuer(), dir.resolve("credentials").toString())
+            .redirectError(ProcessBuilder.Redirect.INHERIT)
+            .start();
+    String agentsLine =
+        new BufferedReader(new InputStreamReader(agents.getInputStream(), StandardCharsets.UTF_8)).readLine();
+    Thread.sleep(1000);
     long heap1 = heapAfterGc();
-    double perTunnel = (heap1 - heap0) / 1024.0 / tunnels;
-    result("scale: %d idle tunnels (%d connected): %.1f KiB heap per tunnel, relay side + agent side together, both in this JVM (target ≤ 100)",
-        tunnels, connected, perTunnel);
-    for (RelayAgent a : agents) {
-      a.close();
-    }
+    log("  tunnels (relay JVM): largest growth by class, KiB per tunnel: %s", growth(histo0, histogram(), tunnels + 1));
+    double perTunnel = (heap1 - heap0) / 1024.0 / (tunnels + 1);
+    result("scale: %d idle tunnels (+1 warm-up), agents in a child JVM: relay-side heap %.1f KiB per tunnel (target ≤ 100);"
+            + " child reports: %s",
+        tunnels, perTunnel, agentsLine);
+    agents.getOutputStream().close();
+    agents.waitFor(10, TimeUnit.SECONDS);
+    agents.destroy();
   }
 
   /** Opens {@code n} idle watches spread over {@code clients} HTTP/2 connections; returns KiB of heap per watch. */
-  private double watches(String url, int n, int clients, String label) throws Exception {
+  private double watches(String url, int n, int clients, String label, boolean paced) throws Exception {
     List<HttpClient> cs = new ArrayList<>();
     for (int i = 0; i < clients; i++) {
       HttpClient c = newClient();
@@ -514,32 +557,56 @@ public final class RelayLoad {
       timedGet(c, warm);
       cs.add(c);
     }
+    Map<String, Long> histo0 = histogram();
     long heap0 = heapAfterGc();
+    long connections0 = stub.count("connections");
     List<CompletableFuture<HttpResponse<InputStream>>> pending = new ArrayList<>();
+    List<HttpResponse<InputStream>> open = new ArrayList<>();
     for (int i = 0; i < n; i++) {
       HttpRequest watch = HttpRequest.newBuilder(URI.create(url)).header("Authorization", "Bearer tok-bench").build();
       pending.add(cs.get(i % clients).sendAsync(watch, HttpResponse.BodyHandlers.ofInputStream()));
-    }
-    List<HttpResponse<InputStream>> open = new ArrayList<>();
-    for (CompletableFuture<HttpResponse<InputStream>> f : pending) {
-      HttpResponse<InputStream> r = f.get(60, TimeUnit.SECONDS);
-      if (r.statusCode() != 200) {
-        throw new IllegalStateException(label + " watch answered " + r.statusCode());
+      if (paced && pending.size() == 50) {
+        collect(pending, open, label);
       }
-      open.add(r);
     }
+    collect(pending, open, label);
     Thread.sleep(1000);
     long heap1 = heapAfterGc();
+    log("  watches %s (%s): largest growth by class, KiB per stream: %s", label, paced ? "paced" : "burst",
+        growth(histo0, histogram(), n));
     long openAtStub = stub.count("open watches");
-    double perStream = (heap1 - heap0) / 1024.0 / n;
-    log("watches %s: %d open (stub sees %d), heap %.1f MiB → %.1f MiB, %.2f KiB per stream",
-        label, open.size(), openAtStub, heap0 / 1048576.0, heap1 / 1048576.0, perStream);
+    long workers =
+        Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().startsWith("jit-agent-worker")).count();
+    log("  %d agent worker threads alive; the stub has %d open connections", workers, stub.count("open connections"));
+    double perStream = (heap1 - heap0) / 1024.0 / Math.max(1, open.size());
+    log("watches %s (%s): %d open (stub sees %d; %d new stub connections), heap %.1f MiB → %.1f MiB, %.2f KiB per stream",
+        label, paced ? "paced, 50 at a time" : "burst, all 1,000 at once", open.size(), openAtStub,
+        stub.count("connections") - connections0, heap0 / 1048576.0, heap1 / 1048576.0, perStream);
     for (HttpResponse<InputStream> r : open) {
       r.body().close();
     }
     Thread.sleep(1000);
     log("watches %s closed; stub sees %d open", label, stub.count("open watches"));
     return perStream;
+  }
+
+  private void collect(
+      List<CompletableFuture<HttpResponse<InputStream>>> pending, List<HttpResponse<InputStream>> open, String label)
+      throws Exception {
+    for (CompletableFuture<HttpResponse<InputStream>> f : pending) {
+      HttpResponse<InputStream> r = f.get(60, TimeUnit.SECONDS);
+      if (r.statusCode() != 200) {
+        try (InputStream body = r.body()) {
+          if (watchFailures++ == 0) {
+            firstWatchFailure = label + " watch answered " + r.statusCode() + ": "
+                + new String(body.readNBytes(300), StandardCharsets.UTF_8);
+          }
+        }
+        continue;
+      }
+      open.add(r);
+    }
+    pending.clear();
   }
 
   // ------------------------------------------------------------------ 5. cold path
@@ -618,8 +685,61 @@ public final class RelayLoad {
     return sum;
   }
 
+  /** Non-client CPU per request grouped by thread name with digits masked, largest first. */
+  private static String breakdown(Map<Long, Long> before, Map<Long, Long> after, long requests) {
+    Map<String, Long> groups = new HashMap<>();
+    for (Map.Entry<Long, Long> e : after.entrySet()) {
+      ThreadInfo info = THREADS.getThreadInfo(e.getKey());
+      if (info == null || isClientThread(info.getThreadName())) {
+        continue;
+      }
+      groups.merge(info.getThreadName().replaceAll("[0-9]+", "N"), e.getValue() - before.getOrDefault(e.getKey(), 0L), Long::sum);
+    }
+    StringBuilder s = new StringBuilder();
+    groups.entrySet().stream()
+        .filter(e -> e.getValue() > 0)
+        .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+        .forEach(e -> s.append(String.format(Locale.ROOT, "%s=%.0f ", e.getKey(), e.getValue() / 1e3 / requests)));
+    return s.toString().trim();
+  }
+
   private static boolean isClientThread(String name) {
     return name.startsWith("HttpClient-") || name.startsWith("bench-") || name.equals("main");
+  }
+
+  /** Live-object histogram (a full GC first) through the DiagnosticCommand MBean: class → bytes. */
+  private static Map<String, Long> histogram() {
+    try {
+      String text =
+          (String)
+              ManagementFactory.getPlatformMBeanServer()
+                  .invoke(
+                      new javax.management.ObjectName("com.sun.management:type=DiagnosticCommand"),
+                      "gcClassHistogram",
+                      new Object[] {new String[0]},
+                      new String[] {String[].class.getName()});
+      Map<String, Long> bytes = new HashMap<>();
+      for (String line : text.split("\n")) {
+        String[] f = line.trim().split("\\s+");
+        if (f.length >= 4 && f[0].endsWith(":")) {
+          bytes.put(f[3], Long.parseLong(f[2]));
+        }
+      }
+      return bytes;
+    } catch (javax.management.JMException e) {
+      throw new IllegalStateException("no class histogram", e);
+    }
+  }
+
+  /** The classes whose live bytes grew most between two histograms, as KiB per unit. */
+  private static String growth(Map<String, Long> before, Map<String, Long> after, int units) {
+    StringBuilder s = new StringBuilder();
+    after.entrySet().stream()
+        .map(e -> Map.entry(e.getKey(), e.getValue() - before.getOrDefault(e.getKey(), 0L)))
+        .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+        .limit(12)
+        .forEach(e -> s.append(String.format(Locale.ROOT, "%s=%.2f ", e.getKey(), e.getValue() / 1024.0 / units)));
+    return s.toString().trim();
   }
 
   private static long heapAfterGc() throws InterruptedException {
@@ -720,6 +840,18 @@ public final class RelayLoad {
         }
       }
       return counts;
+    }
+
+    /** The stub process's user + system CPU time from /proc (10 ms resolution), in nanoseconds. */
+    long cpuNanos() {
+      try {
+        String stat = Files.readString(Path.of("/proc/" + process.pid() + "/stat"));
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        // fields 14 and 15 of stat(5) (utime, stime) are at 11 and 12 after the command name
+        return (Long.parseLong(f[11]) + Long.parseLong(f[12])) * 10_000_000L;
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
     }
 
     long count(String key) {

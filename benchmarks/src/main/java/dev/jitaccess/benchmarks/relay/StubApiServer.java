@@ -127,6 +127,8 @@ public final class StubApiServer {
                   @Override
                   protected void initChannel(SocketChannel ch) {
                     count("connections");
+                    count("open connections");
+                    ch.closeFuture().addListener(f -> count("open connections", -1));
                     ch.pipeline()
                         .addLast(
                             tls.newHandler(ch.alloc()),
@@ -154,7 +156,7 @@ public final class StubApiServer {
         delayNanos = TimeUnit.MILLISECONDS.toNanos(Long.parseLong(line.substring(6).trim()));
         out.println("ok");
       } else if (line.equals("reset")) {
-        COUNTS.clear();
+        COUNTS.keySet().removeIf(k -> !k.startsWith("open "));
         out.println("ok");
       } else if (line.equals("counts")) {
         StringBuilder s = new StringBuilder();
