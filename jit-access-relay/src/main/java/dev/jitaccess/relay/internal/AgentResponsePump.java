@@ -22,6 +22,9 @@ final class AgentResponsePump {
   /** Largest chunk read from the source at once. */
   static final int CHUNK_SIZE = 16 * 1024;
 
+  /** What the blocking read of each chunk asks for; the rest of the chunk is what was already buffered. */
+  static final int FIRST_READ_SIZE = 512;
+
   private final Channel stream;
   private final InputStream source;
   private final Executor executor;
@@ -64,12 +67,26 @@ final class AgentResponsePump {
     if (stopped) {
       return;
     }
-    ByteBuf chunk = stream.alloc().buffer(CHUNK_SIZE);
+    // Block with a small array only: an idle stream (a watch) may wait here for hours, and a 16 KiB chunk
+    // (plus the 16 KiB heap copy buffer Netty uses to fill a direct buffer from a stream) held per waiting
+    // stream was most of the agent's memory per idle watch. What else is already buffered is read at once.
+    byte[] first = new byte[FIRST_READ_SIZE];
+    ByteBuf chunk = null;
     int n;
     try {
-      n = chunk.writeBytes(source, CHUNK_SIZE);
+      n = source.read(first);
+      if (n > 0) {
+        int more = Math.max(0, Math.min(source.available(), CHUNK_SIZE - n));
+        chunk = stream.alloc().buffer(n + more);
+        chunk.writeBytes(first, 0, n);
+        if (more > 0) {
+          chunk.writeBytes(source, more); // -1 if the end came early: the next read sees it again
+        }
+      }
     } catch (IOException | RuntimeException e) {
-      chunk.release();
+      if (chunk != null) {
+        chunk.release();
+      }
       if (!stopped) {
         log.debug("Response body of stream {} failed; resetting it: {}", stream.id(), e.toString());
         stream.close();
@@ -77,10 +94,12 @@ final class AgentResponsePump {
       return;
     }
     if (n < 0) {
-      chunk.release();
       stream.eventLoop().execute(this::writeEnd);
+    } else if (chunk == null) {
+      schedule(); // a read of zero bytes: ask again
     } else {
-      stream.eventLoop().execute(() -> writeChunk(chunk));
+      ByteBuf full = chunk;
+      stream.eventLoop().execute(() -> writeChunk(full));
     }
   }
 
