@@ -107,14 +107,39 @@ public final class TestCertificates {
    * @return the PEM text
    */
   public String caPem() {
+    return pem(ca);
+  }
+
+  /**
+   * Writes {@code chain.pem} (leaf, then CA) and {@code key.pem} (PKCS#8) into a directory, for a server in
+   * another process.
+   *
+   * @param dir the directory
+   * @throws java.io.UncheckedIOException if the files cannot be written
+   */
+  public void writeServerPem(Path dir) {
+    try {
+      Files.writeString(dir.resolve("chain.pem"), pem(server) + pem(ca));
+      Files.writeString(
+          dir.resolve("key.pem"),
+          "-----BEGIN PRIVATE KEY-----\n"
+              + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(serverKey().getEncoded())
+              + "\n-----END PRIVATE KEY-----\n");
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException("cannot write the server PEM files into " + dir, e);
+    }
+  }
+
+  private static String pem(X509Certificate certificate) {
     try {
       return "-----BEGIN CERTIFICATE-----\n"
-          + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(ca.getEncoded())
+          + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(certificate.getEncoded())
           + "\n-----END CERTIFICATE-----\n";
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException(e);
     }
   }
+
 
   /**
    * A client TLS context that trusts only this CA.

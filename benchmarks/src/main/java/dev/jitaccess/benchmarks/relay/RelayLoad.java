@@ -1,5 +1,7 @@
 package dev.jitaccess.benchmarks.relay;
 
+import dev.jitaccess.testkit.TestCertificates;
+
 import dev.jitaccess.api.AuditEvent;
 import dev.jitaccess.api.AuthenticationException;
 import dev.jitaccess.api.Decision;
@@ -66,7 +68,7 @@ public final class RelayLoad {
   private static final MemoryMXBean MEMORY = ManagementFactory.getMemoryMXBean();
 
   private final int rounds;
-  private final Certificates certs = Certificates.create();
+  private final TestCertificates certs = TestCertificates.create("jit-access benchmark");
   private Stub stub;
   private JitAccess jit;
   private RelayServer relay;
@@ -172,7 +174,7 @@ public final class RelayLoad {
     relay = RelayServer.builder().tls(certs.serverKey(), certs.serverChain()).jitAccess(jit).build().start();
     relayBase = "https://127.0.0.1:" + relay.port();
 
-    apiClient = new ApiClient().setBasePath(stubBase).setSslCaCert(new ByteArrayInputStream(certs.caPem()));
+    apiClient = new ApiClient().setBasePath(stubBase).setSslCaCert(new ByteArrayInputStream(certs.caPem().getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
     apiClient.setReadTimeout(0);
     provisioner = KubernetesAccountProvisioner.builder().apiClient(apiClient).allowedClusterRoles(Set.of("view")).build();
     forwarder = KubernetesForwarder.builder().apiClient(apiClient).build();
@@ -522,7 +524,7 @@ public final class RelayLoad {
     }
     Files.writeString(dir.resolve("credentials"), credentials);
     Files.writeString(dir.resolve("jwks.json"), jit.publicJwks());
-    Files.write(dir.resolve("ca.pem"), certs.caPem());
+    Files.writeString(dir.resolve("ca.pem"), certs.caPem());
     Map<String, Long> histo0 = histogram();
     long heap0 = heapAfterGc();
     Process agents =
