@@ -1,21 +1,24 @@
 package dev.jitaccess.spring.autoconfigure;
 
+import dev.jitaccess.api.AccessRequest;
 import dev.jitaccess.core.AuditFailurePolicy;
 import dev.jitaccess.core.JitAccess;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import org.jspecify.annotations.Nullable;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 
 /**
  * The {@code jitaccess.*} configuration properties: how the auto-configured {@link JitAccess} engine, its
- * identity and policy providers, its audit sinks and the relay are built.
+ * identity and policy providers, its audit sinks, the relay and the in-cluster agent are built.
  *
  * <p>Values are checked when they are bound, so a bad value fails the application's start-up with a message that
  * names the property, for example {@code jitaccess.grant-ttl must be positive but was PT-5M}. Files (the signing
- * key, the policy, the TLS key and certificate) are read when the beans are created.
+ * key, the policy, the TLS key and certificate, the agent's credential, relay CA and JWKS) are read when the
+ * beans are created.
  *
  * <p>Instances are immutable and thread-safe.
  *
@@ -32,6 +35,7 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param oidc OpenID Connect identity provider settings.
  * @param audit Audit trail settings.
  * @param relay Relay settings.
+ * @param agent In-cluster agent settings.
  * @since 0.2.0
  */
 @ConfigurationProperties(prefix = JitAccessProperties.PREFIX)
@@ -44,7 +48,8 @@ public record JitAccessProperties(
     @Nullable Path policyFile,
     @DefaultValue Oidc oidc,
     @DefaultValue Audit audit,
-    @DefaultValue Relay relay) {
+    @DefaultValue Relay relay,
+    @DefaultValue Agent agent) {
 
   /** The prefix of every property: {@value}. */
   public static final String PREFIX = "jitaccess";
@@ -197,6 +202,145 @@ public record JitAccessProperties(
       if (value < 0 || value > 65535) {
         throw new IllegalArgumentException(name + " must be between 0 and 65535 but was " + value);
       }
+    }
+  }
+
+  /**
+   * Settings of the agent that runs inside a cluster, dials out to the relay and provisions the grants'
+   * ServiceAccounts. The agent runs when {@code enabled} is true and both {@code jit-access-relay} and
+   * {@code jit-access-k8s} are on the class path; then the relay URI, the credential file, the JWKS file, the
+   * cluster id and at least one allowed ClusterRole are required.
+   *
+   * <p>Instances are immutable and thread-safe.
+   *
+   * @param enabled Whether to run the agent in this application.
+   * @param relayUri The relay's tunnel listener, https://host:port (the relay's jitaccess.relay.tunnel-port).
+   * @param credentialFile File holding the agent credential the engine issued for this cluster
+   *     (JitAccess.issueAgentCredential). Read at start-up, and again before each connection attempt so that a
+   *     rotated credential (for example a re-mounted Secret) is picked up without a restart.
+   * @param relayCa PEM file with the certificates (usually the relay's CA) to trust for the relay's TLS
+   *     certificate. Default: the JVM's trust store.
+   * @param jwksFile File holding the engine's public keys as JWK set JSON (JitAccess.publicJwks()), with which
+   *     the agent verifies every signed grant.
+   * @param issuer The engine's issuer, as in the grants' "iss" claim. Default: jitaccess.issuer.
+   * @param cluster The id of the cluster this agent serves; the agent accepts grants for this cluster only.
+   * @param namespace The namespace of the just-in-time ServiceAccounts and of the revocation ConfigMap.
+   * @param allowedClusterRoles The only ClusterRoles the agent will ever bind; a grant naming another is refused.
+   *     Required when the agent is enabled.
+   * @param deniedNamespaces Namespaces in which no role is ever bound. Default: kube-system, kube-public and
+   *     kube-node-lease; a value replaces that list.
+   * @param idleTimeout How long a ServiceAccount lives after its last use before it is swept (at least 2
+   *     minutes).
+   * @param tokenTtl The lifetime of the ServiceAccount tokens the agent requests (whole seconds, at least 10
+   *     minutes).
+   * @param sweepPeriod Time between two sweeps of idle ServiceAccounts (1 second to 5 minutes).
+   * @param refuseOverprivileged Whether the agent refuses to start when it holds more privileges than it needs
+   *     (impersonation, escalation, cluster-admin, reading secrets...). Default false: each finding is logged at
+   *     WARN.
+   * @param revocationStore Where revocations are kept across restarts: CONFIGMAP (a ConfigMap in the namespace,
+   *     so a restarted agent still refuses revoked grants) or MEMORY (forgotten on restart).
+   * @since 0.2.0
+   */
+  public record Agent(
+      @DefaultValue("false") boolean enabled,
+      @Nullable URI relayUri,
+      @Nullable Path credentialFile,
+      @Nullable Path relayCa,
+      @Nullable Path jwksFile,
+      @Nullable String issuer,
+      @Nullable String cluster,
+      @DefaultValue(DEFAULT_NAMESPACE) String namespace,
+      @DefaultValue List<String> allowedClusterRoles,
+      @Nullable List<String> deniedNamespaces,
+      @DefaultValue("8h") Duration idleTimeout,
+      @DefaultValue("10m") Duration tokenTtl,
+      @DefaultValue("5m") Duration sweepPeriod,
+      @DefaultValue("false") boolean refuseOverprivileged,
+      @DefaultValue("configmap") RevocationStoreType revocationStore) {
+
+    /** The default namespace of the agent's ServiceAccounts and ConfigMap: {@value}. */
+    public static final String DEFAULT_NAMESPACE = "jit-access";
+
+    /**
+     * Checks the values, and that the required ones are set when the agent is enabled. Limits that belong to
+     * the agent's builders (the shortest idle timeout, token TTL and sweep period) are checked when the beans
+     * are created, again with the property's name.
+     *
+     * @throws IllegalArgumentException naming the property, if a value is malformed, or the agent is enabled
+     *     without a required value
+     */
+    public Agent {
+      allowedClusterRoles = allowedClusterRoles == null ? List.of() : List.copyOf(allowedClusterRoles);
+      if (deniedNamespaces != null) {
+        deniedNamespaces = List.copyOf(deniedNamespaces);
+        for (String denied : deniedNamespaces) {
+          namespaceName("jitaccess.agent.denied-namespaces", denied);
+        }
+      }
+      for (String role : allowedClusterRoles) {
+        if (role.isBlank()) {
+          throw new IllegalArgumentException("jitaccess.agent.allowed-cluster-roles must not contain a blank name");
+        }
+      }
+      if (relayUri != null && (!"https".equalsIgnoreCase(relayUri.getScheme()) || relayUri.getHost() == null)) {
+        throw new IllegalArgumentException(
+            "jitaccess.agent.relay-uri must be https://host:port (the relay's tunnel listener) but was " + relayUri);
+      }
+      if (issuer != null && issuer.isBlank()) {
+        throw new IllegalArgumentException("jitaccess.agent.issuer must not be blank");
+      }
+      if (cluster != null) {
+        try {
+          AccessRequest.checkCluster(cluster);
+        } catch (IllegalArgumentException e) {
+          // "cluster must be 1-63 characters of [a-z0-9-] ... but was '...'"
+          throw new IllegalArgumentException("jitaccess.agent." + e.getMessage(), e);
+        }
+      }
+      namespaceName("jitaccess.agent.namespace", namespace);
+      positive(idleTimeout, "jitaccess.agent.idle-timeout");
+      positive(tokenTtl, "jitaccess.agent.token-ttl");
+      positive(sweepPeriod, "jitaccess.agent.sweep-period");
+      if (enabled) {
+        required(relayUri, "jitaccess.agent.relay-uri", "the relay's tunnel listener, https://host:port");
+        required(credentialFile, "jitaccess.agent.credential-file", "the agent credential the engine issued");
+        required(jwksFile, "jitaccess.agent.jwks-file", "the engine's public keys (JitAccess.publicJwks())");
+        required(cluster, "jitaccess.agent.cluster", "the id of the cluster this agent serves");
+        if (allowedClusterRoles.isEmpty()) {
+          throw new IllegalArgumentException(
+              "jitaccess.agent.allowed-cluster-roles must not be empty when jitaccess.agent.enabled=true: list"
+                  + " the ClusterRoles the agent may bind, for example view,edit");
+        }
+      }
+    }
+
+    private static void required(@Nullable Object value, String name, String what) {
+      if (value == null) {
+        throw new IllegalArgumentException(
+            name + " is required when jitaccess.agent.enabled=true: " + what);
+      }
+    }
+
+    private static void namespaceName(String property, String value) {
+      try {
+        AccessRequest.checkCluster(value); // the same rule: an RFC 1123 DNS label
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(
+            property
+                + ": '"
+                + value
+                + "' is not a Kubernetes namespace name (1-63 characters of [a-z0-9-], starting and ending with a"
+                + " letter or digit)",
+            e);
+      }
+    }
+
+    /** Where the agent keeps revocations across restarts. */
+    public enum RevocationStoreType {
+      /** A ConfigMap in the agent's namespace: revocations survive a restart. */
+      CONFIGMAP,
+      /** Memory only: a restarted agent forgets revocations (grants live minutes). */
+      MEMORY
     }
   }
 
