@@ -59,8 +59,22 @@ public final class AuthenticationCache {
    * The cached subject, or the one {@code authenticator} returns (called once however many threads miss on the
    * same token at the same time). Exceptions propagate and nothing is cached.
    */
-  public Subject get(TokenHash hash, String token, Function<String, Subject> authenticator) {
-    return cache.get(hash, h -> new Entry(authenticator.apply(token), trustedUntil(token))).subject;
+  public Subject get(TokenHash hash, String token, Function<String, Authenticated> authenticator) {
+    return cache.get(hash, h -> entry(authenticator.apply(token), token)).subject;
+  }
+
+  /**
+   * A subject an identity provider accepted, with the token's {@code exp} when the provider already read it from
+   * the verified claims (so the token is not decoded and parsed once more), or null to let the cache read it.
+   *
+   * @param subject the authenticated subject
+   * @param expiresAt the verified {@code exp} of the token, or null when unknown
+   */
+  public record Authenticated(Subject subject, @Nullable Instant expiresAt) {}
+
+  private Entry entry(Authenticated authenticated, String token) {
+    Instant exp = authenticated.expiresAt();
+    return new Entry(authenticated.subject(), exp != null ? exp : trustedUntil(token));
   }
 
   /** Forgets every authentication of the subject, so its next token is verified afresh. */
