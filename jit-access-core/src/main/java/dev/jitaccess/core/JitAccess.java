@@ -205,13 +205,13 @@ public final class JitAccess {
   public Grant authorize(String bearerToken, String cluster) {
     Objects.requireNonNull(bearerToken, "bearerToken");
     AccessRequest.checkCluster(cluster);
-    Subject subject = authenticate(bearerToken, cluster);
-    GrantKey key = GrantKey.of(subject, cluster);
+    AuthenticationCache.Entry authenticated = authenticate(bearerToken, cluster);
+    GrantKey key = authenticated.grantKey(cluster);
     Grant cached = grants.getIfPresent(key);
     if (cached != null) {
-      return cached; // the warm path: no request object, no second validation
+      return cached; // the warm path: no request object, no key object, no second validation
     }
-    AccessRequest request = AccessRequest.of(subject, cluster);
+    AccessRequest request = AccessRequest.of(authenticated.subject(), cluster);
     return grants.get(key, k -> evaluate(request));
   }
 
@@ -675,7 +675,7 @@ public final class JitAccess {
 
   // ---------------------------------------------------------------------------------------------- internals
 
-  private Subject authenticate(String token, String cluster) {
+  private AuthenticationCache.Entry authenticate(String token, String cluster) {
     if (token.length() > MAX_TOKEN_LENGTH) {
       AuthenticationException e =
           new AuthenticationException(
@@ -683,7 +683,7 @@ public final class JitAccess {
       throw authenticationFailed(e, e.getMessage(), null, cluster);
     }
     TokenHash hash = TokenHash.of(token);
-    Subject cached = authentications.getIfPresent(hash);
+    AuthenticationCache.Entry cached = authentications.getIfPresent(hash);
     if (cached != null) {
       return cached;
     }
