@@ -30,12 +30,14 @@ import dev.jitaccess.core.internal.RevocationRegistry;
 import dev.jitaccess.core.internal.SignedGrantCache;
 import dev.jitaccess.core.internal.TokenHash;
 import dev.jitaccess.core.internal.TokenIssuer;
+import java.nio.charset.StandardCharsets;
 import java.security.KeyPair;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -71,6 +73,9 @@ import org.slf4j.LoggerFactory;
  */
 public final class JitAccess {
   private static final Logger log = LoggerFactory.getLogger(JitAccess.class);
+
+  /** The session-token {@code typ}, as the ASCII bytes looked for in a decoded JOSE header. */
+  private static final byte[] SESSION_TYPE_BYTES = TokenIssuer.SESSION_TYPE.getBytes(StandardCharsets.US_ASCII);
 
   /** The largest bearer token accepted, in characters; longer ones are refused before any parsing. */
   public static final int MAX_TOKEN_LENGTH = 16 * 1024;
@@ -200,13 +205,13 @@ public final class JitAccess {
   public Grant authorize(String bearerToken, String cluster) {
     Objects.requireNonNull(bearerToken, "bearerToken");
     AccessRequest.checkCluster(cluster);
-    Subject subject = authenticate(bearerToken, cluster);
-    GrantKey key = GrantKey.of(subject, cluster);
+    AuthenticationCache.Entry authenticated = authenticate(bearerToken, cluster);
+    GrantKey key = authenticated.grantKey(cluster);
     Grant cached = grants.getIfPresent(key);
     if (cached != null) {
-      return cached; // the warm path: no request object, no second validation
+      return cached; // the warm path: no request object, no key object, no second validation
     }
-    AccessRequest request = AccessRequest.of(subject, cluster);
+    AccessRequest request = AccessRequest.of(authenticated.subject(), cluster);
     return grants.get(key, k -> evaluate(request));
   }
 
@@ -670,7 +675,7 @@ public final class JitAccess {
 
   // ---------------------------------------------------------------------------------------------- internals
 
-  private Subject authenticate(String token, String cluster) {
+  private AuthenticationCache.Entry authenticate(String token, String cluster) {
     if (token.length() > MAX_TOKEN_LENGTH) {
       AuthenticationException e =
           new AuthenticationException(
@@ -678,7 +683,7 @@ public final class JitAccess {
       throw authenticationFailed(e, e.getMessage(), null, cluster);
     }
     TokenHash hash = TokenHash.of(token);
-    Subject cached = authentications.getIfPresent(hash);
+    AuthenticationCache.Entry cached = authentications.getIfPresent(hash);
     if (cached != null) {
       return cached;
     }
@@ -694,15 +699,23 @@ public final class JitAccess {
    * {@link SessionTokenIdentityProvider}, anything else with the configured identity provider. Every failure
    * is an {@link AuthenticationException}.
    */
-  private Subject authenticateUncached(String token) {
+  private AuthenticationCache.Authenticated authenticateUncached(String token) {
     IdentityProvider provider = isSessionToken(token) ? sessionTokens : identityProvider;
     if (provider == null) {
       throw new AuthenticationException(
           "no identity provider configured; build JitAccess with identityProvider(...)");
     }
     Subject subject;
+    Instant expiresAt = null;
     try {
-      subject = provider.authenticate(token);
+      if (provider instanceof OidcIdentityProvider oidc) {
+        // The built-in provider hands over the verified exp, so the cache does not parse the token again.
+        AuthenticationCache.Authenticated authenticated = oidc.authenticateWithExpiry(token);
+        subject = authenticated.subject();
+        expiresAt = authenticated.expiresAt();
+      } else {
+        subject = provider.authenticate(token);
+      }
     } catch (AuthenticationException e) {
       throw e;
     } catch (RuntimeException e) {
@@ -715,7 +728,7 @@ public final class JitAccess {
           "identity provider '" + provider.id() + "' returned no subject; the token was not accepted",
           new ProviderException(provider.id(), "authenticate returned null", null));
     }
-    return subject;
+    return new AuthenticationCache.Authenticated(subject, expiresAt);
   }
 
   private AuthenticationException authenticationFailed(
@@ -745,17 +758,49 @@ public final class JitAccess {
     if (dot <= 0) {
       return false;
     }
+    byte[] header;
     try {
-      // Cheap test first: most tokens are OIDC tokens whose header never mentions our type.
+      header = Base64.getUrlDecoder().decode(token.substring(0, dot));
+    } catch (IllegalArgumentException e) {
+      return isSessionTokenLenient(token, dot); // not strict base64url: as nimbus reads it
+    }
+    // Cheap test first, on the bytes: most tokens are OIDC tokens whose header never mentions our type (an
+    // ASCII string is found in UTF-8 bytes exactly where it is found in the decoded text).
+    if (indexOf(header, SESSION_TYPE_BYTES) < 0) {
+      return false;
+    }
+    return isSessionType(new String(header, StandardCharsets.UTF_8));
+  }
+
+  private static boolean isSessionTokenLenient(String token, int dot) {
+    try {
       String header = new Base64URL(token.substring(0, dot)).decodeToString();
-      if (!header.contains(TokenIssuer.SESSION_TYPE)) {
-        return false;
-      }
-      JOSEObjectType type = JWSHeader.parse(header).getType();
+      return header.contains(TokenIssuer.SESSION_TYPE) && isSessionType(header);
+    } catch (RuntimeException e) {
+      return false;
+    }
+  }
+
+  private static boolean isSessionType(String headerJson) {
+    try {
+      JOSEObjectType type = JWSHeader.parse(headerJson).getType();
       return type != null && TokenIssuer.SESSION_TYPE.equals(type.getType());
     } catch (ParseException | RuntimeException e) {
       return false;
     }
+  }
+
+  private static int indexOf(byte[] haystack, byte[] needle) {
+    outer:
+    for (int i = 0; i <= haystack.length - needle.length; i++) {
+      for (int j = 0; j < needle.length; j++) {
+        if (haystack[i + j] != needle[j]) {
+          continue outer;
+        }
+      }
+      return i;
+    }
+    return -1;
   }
 
   /** A provider's message with the token cut out, should a careless provider have quoted it. */
@@ -817,7 +862,9 @@ public final class JitAccess {
           policy.id(),
           null);
     }
-    log.debug("Granted {} to {} on {} until {}", grant.id(), subjectId, grant.cluster(), grant.expiresAt());
+    if (log.isDebugEnabled()) {
+      log.debug("Granted {} to {} on {} until {}", grant.id(), subjectId, grant.cluster(), grant.expiresAt());
+    }
     return grant;
   }
 

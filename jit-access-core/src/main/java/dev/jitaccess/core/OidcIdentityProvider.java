@@ -8,6 +8,7 @@ import dev.jitaccess.api.AuthenticationException;
 import dev.jitaccess.api.JitAccessException;
 import dev.jitaccess.api.Subject;
 import dev.jitaccess.api.spi.IdentityProvider;
+import dev.jitaccess.core.internal.AuthenticationCache;
 import dev.jitaccess.core.internal.BuilderChecks;
 import dev.jitaccess.core.internal.JwtRules;
 import dev.jitaccess.core.internal.JwtValidator;
@@ -87,7 +88,19 @@ public final class OidcIdentityProvider implements IdentityProvider {
    */
   @Override
   public Subject authenticate(String bearerToken) {
+    return authenticateWithExpiry(bearerToken).subject();
+  }
+
+  /**
+   * {@link #authenticate} with the token's verified {@code exp} (always present: a token without one is
+   * refused), so that the engine's authentication cache does not parse the token again.
+   */
+  AuthenticationCache.Authenticated authenticateWithExpiry(String bearerToken) {
     JWTClaimsSet claims = validator.validate(bearerToken);
+    return new AuthenticationCache.Authenticated(subject(claims), claims.getExpirationTime().toInstant());
+  }
+
+  private Subject subject(JWTClaimsSet claims) {
     String username = validator.stringClaim(claims, usernameClaim);
     if (username == null) {
       throw validator.reject("it has no " + usernameClaim + " claim (the username claim)");

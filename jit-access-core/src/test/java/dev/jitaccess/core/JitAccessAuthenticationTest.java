@@ -37,6 +37,18 @@ final class JitAccessAuthenticationTest {
   }
 
   @Test
+  void oneTokenAlternatingBetweenClustersGetsEachClustersOwnGrant() {
+    var prod = jit.authorize(ALICE_TOKEN, "prod");
+    var staging = jit.authorize(ALICE_TOKEN, "staging");
+    assertThat(staging.cluster()).isEqualTo("staging");
+    assertThat(staging.id()).isNotEqualTo(prod.id());
+    assertThat(jit.authorize(ALICE_TOKEN, new String("prod"))).isEqualTo(prod);
+    assertThat(jit.authorize(ALICE_TOKEN, "staging")).isEqualTo(staging);
+    assertThat(jit.authorize(ALICE_TOKEN, "dev").cluster()).isEqualTo("dev");
+    assertThat(policy.calls).hasValue(3);
+  }
+
+  @Test
   void concurrentMissesOnOneTokenAuthenticateOnce() throws Exception {
     int callers = 16;
     java.util.concurrent.CountDownLatch calling = new java.util.concurrent.CountDownLatch(callers);

@@ -197,4 +197,33 @@ final class OidcIdentityProviderTest {
         .hasMessageContaining("https");
     assertThat(Map.of("k", OidcIdentityProvider.DEFAULT_USERNAME_CLAIM)).containsEntry("k", "sub");
   }
+
+  @Test
+  void rsaKeysUnder2048BitsAreTreatedAsAbsentEveryTime() throws Exception {
+    java.security.KeyPairGenerator generator = java.security.KeyPairGenerator.getInstance("RSA");
+    generator.initialize(1024);
+    java.security.KeyPair weakPair = generator.generateKeyPair();
+    JWK weak = Forge.jwk(weakPair);
+    OidcIdentityProvider provider =
+        OidcIdentityProvider.builder()
+            .issuer(ISSUER)
+            .audience(CLIENT)
+            .jwkSet(new JWKSet(List.of(weak.toPublicJWK(), EC.toPublicJWK())).toString())
+            .clock(clock)
+            .build();
+    JWSHeader header = new JWSHeader.Builder(JWSAlgorithm.RS256).type(JOSEObjectType.JWT).keyID(weak.getKeyID()).build();
+    String token =
+        Forge.sign(
+            new com.nimbusds.jose.crypto.RSASSASigner(
+                weakPair.getPrivate(), java.util.Set.of(com.nimbusds.jose.crypto.opts.AllowWeakRSAKey.getInstance())),
+            header,
+            claims().build().toJSONObject());
+
+    for (int attempt = 0; attempt < 2; attempt++) { // the second time from the per-key cache
+      assertThatThrownBy(() -> provider.authenticate(token))
+          .isInstanceOf(AuthenticationException.class)
+          .hasMessageContaining("is not in the JWKS");
+    }
+    assertThat(provider.authenticate(sign(EC, claims().build())).id()).isEqualTo("0f6c1e1a");
+  }
 }

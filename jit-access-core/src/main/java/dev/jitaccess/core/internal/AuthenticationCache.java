@@ -32,8 +32,35 @@ public final class AuthenticationCache {
   private final InstantSource clock;
   private final Cache<TokenHash, Entry> cache;
 
-  /** One authentication and the instant it stops being trusted. */
-  private record Entry(Subject subject, Instant until) {}
+  /**
+   * One authentication and the instant it stops being trusted, with the grant key of the cluster it was last
+   * used for, so that a warm call neither allocates nor hashes a {@link GrantKey}. Thread-safe.
+   */
+  public static final class Entry {
+    private final Subject subject;
+    private final Instant until;
+    private volatile @Nullable GrantKey lastKey;
+
+    Entry(Subject subject, Instant until) {
+      this.subject = subject;
+      this.until = until;
+    }
+
+    /** The authenticated subject. */
+    public Subject subject() {
+      return subject;
+    }
+
+    /** {@code GrantKey.of(subject(), cluster)}, remembered for the last cluster asked. */
+    public GrantKey grantKey(String cluster) {
+      GrantKey key = lastKey;
+      if (key == null || !key.cluster().equals(cluster)) {
+        key = GrantKey.of(subject, cluster);
+        lastKey = key; // racing writers store equal keys
+      }
+      return key;
+    }
+  }
 
   /** A cache of at most {@code maximumSize} authentications. */
   public AuthenticationCache(InstantSource clock, long maximumSize) {
@@ -49,18 +76,31 @@ public final class AuthenticationCache {
             .build();
   }
 
-  /** The cached subject for the token, or null. */
-  public @Nullable Subject getIfPresent(TokenHash hash) {
-    Entry e = cache.getIfPresent(hash);
-    return e == null ? null : e.subject;
+  /** The cached authentication of the token, or null. */
+  public @Nullable Entry getIfPresent(TokenHash hash) {
+    return cache.getIfPresent(hash);
   }
 
   /**
-   * The cached subject, or the one {@code authenticator} returns (called once however many threads miss on the
+   * The cached authentication, or the one {@code authenticator} returns (called once however many threads miss on the
    * same token at the same time). Exceptions propagate and nothing is cached.
    */
-  public Subject get(TokenHash hash, String token, Function<String, Subject> authenticator) {
-    return cache.get(hash, h -> new Entry(authenticator.apply(token), trustedUntil(token))).subject;
+  public Entry get(TokenHash hash, String token, Function<String, Authenticated> authenticator) {
+    return cache.get(hash, h -> entry(authenticator.apply(token), token));
+  }
+
+  /**
+   * A subject an identity provider accepted, with the token's {@code exp} when the provider already read it from
+   * the verified claims (so the token is not decoded and parsed once more), or null to let the cache read it.
+   *
+   * @param subject the authenticated subject
+   * @param expiresAt the verified {@code exp} of the token, or null when unknown
+   */
+  public record Authenticated(Subject subject, @Nullable Instant expiresAt) {}
+
+  private Entry entry(Authenticated authenticated, String token) {
+    Instant exp = authenticated.expiresAt();
+    return new Entry(authenticated.subject(), exp != null ? exp : trustedUntil(token));
   }
 
   /** Forgets every authentication of the subject, so its next token is verified afresh. */

@@ -27,13 +27,14 @@ import com.nimbusds.jose.proc.SecurityContext;
 import com.nimbusds.jose.util.Base64URL;
 import com.nimbusds.jose.util.JSONObjectUtils;
 import com.nimbusds.jwt.JWTClaimsSet;
-import com.nimbusds.jwt.SignedJWT;
 import dev.jitaccess.api.AuthenticationException;
 import dev.jitaccess.api.JitAccessException;
 import java.text.ParseException;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -66,9 +67,16 @@ public final class JwtValidator {
   /** At most this many candidate keys are tried for one token (only when it names no kid). */
   private static final int MAX_KEYS_TRIED = 4;
 
+  /** The smallest RSA key accepted, in bits. */
+  private static final int MIN_RSA_KEY_SIZE = 2048;
+
+  /** How many keys' verifiers are remembered (far more than any JWKS holds at once). */
+  private static final int KEY_CHECKS = 64;
+
   private final JwtRules rules;
   private final JWKSource<SecurityContext> keys;
   private final @Nullable Cache<String, JWTClaimsSet> cache;
+  private final Cache<JWK, KeyCheck> keyChecks = Caffeine.newBuilder().maximumSize(KEY_CHECKS).build();
 
   /**
    * A validator.
@@ -169,22 +177,24 @@ public final class JwtValidator {
   }
 
   private JWTClaimsSet validateUncached(String token) {
-    String[] parts = split(token);
-    Base64URL header64 = canonical(parts[0], "header");
-    Base64URL payload64 = canonical(parts[1], "payload");
-    Base64URL signature64 = canonical(parts[2], "signature");
-    String payloadJson = TokenText.utf8(payload64.decode(), "payload", this);
-    JWSHeader header = checkHeader(parseHeader(header64));
-    if (parts[2].isEmpty()) {
+    int firstDot = dots(token);
+    int secondDot = token.indexOf('.', firstDot + 1);
+    String headerPart = token.substring(0, firstDot);
+    String payloadPart = token.substring(firstDot + 1, secondDot);
+    String signaturePart = token.substring(secondDot + 1);
+    canonical(headerPart, "header");
+    canonical(payloadPart, "payload");
+    canonical(signaturePart, "signature");
+    String payloadJson = TokenText.utf8(TokenText.decode(payloadPart), "payload", this);
+    Base64URL header64 = new Base64URL(headerPart);
+    JWSHeader header = checkHeader(parseHeader(header64, headerPart));
+    if (signaturePart.isEmpty()) {
       throw reject("it has no signature");
     }
-    SignedJWT jwt;
-    try {
-      jwt = new SignedJWT(header64, payload64, signature64);
-    } catch (ParseException e) {
-      throw reject("it is not a valid JWS: " + e.getMessage());
-    }
-    verifySignature(jwt, header);
+    // What JWSObject.verify signs over, taken from the token itself: the header is parsed once, not again
+    // by a SignedJWT. Every character is base64url or '.', so ASCII.
+    byte[] signingInput = token.substring(0, secondDot).getBytes(StandardCharsets.US_ASCII);
+    verifySignature(header, signingInput, new Base64URL(signaturePart));
     JWTClaimsSet claims = parseClaims(payloadJson);
     checkClaims(claims);
     if (log.isDebugEnabled()) {
@@ -193,12 +203,16 @@ public final class JwtValidator {
     return claims;
   }
 
-  private String[] split(String token) {
+  /** Checks the alphabet and that there are exactly three parts; returns the index of the first dot. */
+  private int dots(String token) {
     int dots = 0;
+    int first = -1;
     for (int i = 0; i < token.length(); i++) {
       char c = token.charAt(i);
       if (c == '.') {
-        dots++;
+        if (dots++ == 0) {
+          first = i;
+        }
       } else if (!TokenText.isBase64Url(c)) {
         throw reject("it contains a character that is not base64url at position " + i);
       }
@@ -209,18 +223,17 @@ public final class JwtValidator {
     if (dots != 2) {
       throw reject("it must have 3 dot-separated parts (a compact JWS) but had " + (dots + 1));
     }
-    return token.split("\\.", -1);
+    return first;
   }
 
-  private Base64URL canonical(String part, String name) {
+  private void canonical(String part, String name) {
     if (!TokenText.isCanonicalBase64Url(part)) {
       throw reject("its " + name + " is not canonical base64url");
     }
-    return new Base64URL(part);
   }
 
-  private Header parseHeader(Base64URL header64) {
-    String json = TokenText.utf8(header64.decode(), "header", this);
+  private Header parseHeader(Base64URL header64, String headerPart) {
+    String json = TokenText.utf8(TokenText.decode(headerPart), "header", this);
     try {
       return Header.parse(json, header64);
     } catch (ParseException e) {
@@ -264,10 +277,10 @@ public final class JwtValidator {
     return jws;
   }
 
-  private void verifySignature(SignedJWT jwt, JWSHeader header) {
-    List<JWK> candidates;
+  private void verifySignature(JWSHeader header, byte[] signingInput, Base64URL signature) {
+    List<JWK> matching;
     try {
-      candidates = keys.get(new JWKSelector(matcher(header)), null);
+      matching = keys.get(new JWKSelector(matcher(header)), null);
     } catch (RateLimitReachedException e) {
       throw reject(keyNotFound(header) + " (the JWKS refresh is rate-limited)");
     } catch (KeySourceException e) {
@@ -276,22 +289,30 @@ public final class JwtValidator {
               + "; check that the JWKS is reachable",
           e);
     }
+    List<KeyCheck> candidates = new ArrayList<>(matching.size());
+    for (JWK key : matching) {
+      KeyCheck check = keyChecks.get(key, JwtValidator::check);
+      if (check.fits()) {
+        candidates.add(check);
+      }
+    }
     if (candidates.isEmpty()) {
       throw reject(keyNotFound(header));
     }
+    JWSAlgorithm alg = header.getAlgorithm();
     int tried = 0;
-    for (JWK key : candidates) {
+    for (KeyCheck candidate : candidates) {
       if (tried++ >= MAX_KEYS_TRIED) {
         break;
       }
-      JWSVerifier verifier = verifier(header.getAlgorithm(), key);
+      JWSVerifier verifier = candidate.verifierFor(alg);
       try {
-        if (verifier != null && jwt.verify(verifier)) {
+        if (verifier != null && verifier.verify(header, signingInput, signature)) {
           return;
         }
       } catch (JOSEException e) {
         // A key that cannot check this signature is no key for it; try the next one.
-        log.debug("Key {} could not check a {} signature: {}", key.getKeyID(), rules.kind(), e.getMessage());
+        log.debug("Key {} could not check a {} signature: {}", candidate.keyId(), rules.kind(), e.getMessage());
       }
     }
     throw reject("its signature is invalid");
@@ -316,24 +337,50 @@ public final class JwtValidator {
     }
     if (JWSAlgorithm.Family.EC.contains(alg)) {
       matcher.curves(Curve.forJWSAlgorithm(alg));
-    } else {
-      matcher.minKeySize(2048);
     }
+    // The RSA minimum size (MIN_RSA_KEY_SIZE) is checked once per key in check(JWK), not here: the matcher
+    // decoded the whole modulus of every key for every token.
     return matcher.build();
   }
 
-  private static @Nullable JWSVerifier verifier(JWSAlgorithm alg, JWK key) {
+  /**
+   * What a key is good for, worked out once per key: whether it fits at all (an RSA key needs {@value
+   * #MIN_RSA_KEY_SIZE} bits; a smaller one is treated as absent from the JWKS) and its verifier (null when the
+   * JWK could not be turned into a public key).
+   */
+  private static KeyCheck check(JWK key) {
     try {
-      if (JWSAlgorithm.Family.EC.contains(alg) && key instanceof ECKey ec) {
-        return new ECDSAVerifier(ec.toECPublicKey());
+      if (key instanceof ECKey ec) {
+        return new KeyCheck(true, key.getKeyID(), new ECDSAVerifier(ec.toECPublicKey()), JWSAlgorithm.Family.EC);
       }
-      if (JWSAlgorithm.Family.RSA.contains(alg) && key instanceof RSAKey rsa) {
-        return new RSASSAVerifier(rsa.toRSAPublicKey());
+      if (key instanceof RSAKey rsa) {
+        if (rsa.size() < MIN_RSA_KEY_SIZE) {
+          return new KeyCheck(false, key.getKeyID(), null, JWSAlgorithm.Family.RSA);
+        }
+        return new KeyCheck(true, key.getKeyID(), new RSASSAVerifier(rsa.toRSAPublicKey()), JWSAlgorithm.Family.RSA);
       }
     } catch (JOSEException e) {
-      log.debug("Key {} is not usable for {}: {}", key.getKeyID(), alg, e.getMessage());
+      log.debug("Key {} is not usable: {}", key.getKeyID(), e.getMessage());
     }
-    return null;
+    return new KeyCheck(true, key.getKeyID(), null, null);
+  }
+
+  /**
+   * A key's verifier, built once: nimbus' {@code ECDSAVerifier} and {@code RSASSAVerifier} are thread-safe.
+   *
+   * @param fits false for a key the JWK matcher used to leave out (RSA under {@value #MIN_RSA_KEY_SIZE} bits)
+   * @param keyId the key id, for log lines
+   * @param verifier the verifier, or null when the key could not be used
+   * @param family the algorithms the verifier checks
+   */
+  private record KeyCheck(
+      boolean fits,
+      @Nullable String keyId,
+      @Nullable JWSVerifier verifier,
+      JWSAlgorithm.@Nullable Family family) {
+    @Nullable JWSVerifier verifierFor(JWSAlgorithm alg) {
+      return family != null && family.contains(alg) ? verifier : null;
+    }
   }
 
   private JWTClaimsSet parseClaims(String payloadJson) {

@@ -22,17 +22,44 @@ final class TokenText {
   /**
    * Whether the part (already known to be of the base64url alphabet) is the one canonical, unpadded encoding
    * of its bytes, so that no two strings decode to the same token (a flipped unused bit is a different token).
+   * Checked without decoding: a length of 1 modulo 4 encodes no whole byte, and the last character of a
+   * 2 (3) modulo 4 length carries 4 (2) unused low bits, which must be zero.
    */
   static boolean isCanonicalBase64Url(String part) {
-    if (part.length() % 4 == 1) {
-      return false;
+    int n = part.length();
+    int unusedBits =
+        switch (n % 4) {
+          case 0 -> 0;
+          case 2 -> 4;
+          case 3 -> 2;
+          default -> -1;
+        };
+    if (unusedBits <= 0) {
+      return unusedBits == 0;
     }
-    try {
-      byte[] bytes = Base64.getUrlDecoder().decode(part);
-      return Base64.getUrlEncoder().withoutPadding().encodeToString(bytes).equals(part);
-    } catch (IllegalArgumentException e) {
-      return false;
+    int last = sextet(part.charAt(n - 1));
+    return last >= 0 && (last & ((1 << unusedBits) - 1)) == 0;
+  }
+
+  /** The 6-bit value of a base64url character, or -1 for any other character. */
+  private static int sextet(char c) {
+    if (c >= 'A' && c <= 'Z') {
+      return c - 'A';
+    } else if (c >= 'a' && c <= 'z') {
+      return c - 'a' + 26;
+    } else if (c >= '0' && c <= '9') {
+      return c - '0' + 52;
+    } else if (c == '-') {
+      return 62;
+    } else if (c == '_') {
+      return 63;
     }
+    return -1;
+  }
+
+  /** Decodes a part already checked by {@link #isCanonicalBase64Url} (with the JDK's decoder, not nimbus'). */
+  static byte[] decode(String part) {
+    return Base64.getUrlDecoder().decode(part);
   }
 
   /** Decodes strict UTF-8: malformed or unmappable bytes are a rejection, not a replacement character. */
