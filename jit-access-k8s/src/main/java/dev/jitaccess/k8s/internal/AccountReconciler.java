@@ -49,7 +49,7 @@ public final class AccountReconciler {
     this.config = config;
     KubeCalls calls = new KubeCalls(config.retry(), sleeper);
     this.accounts = new ServiceAccounts(client, calls, config.namespace(), 500);
-    this.bindings = new Bindings(client, calls, 500);
+    this.bindings = new Bindings(client, calls, 500, ConcurrentCalls.newPool());
     for (int i = 0; i < locks.length; i++) {
       locks[i] = new ReentrantLock();
     }

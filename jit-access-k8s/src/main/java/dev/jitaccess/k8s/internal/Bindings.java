@@ -15,6 +15,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import org.jspecify.annotations.Nullable;
 
 /** Lists, creates, adopts and deletes the RoleBindings and ClusterRoleBindings jit-access manages. */
@@ -24,15 +26,36 @@ final class Bindings {
   private final RbacAuthorizationV1Api rbac;
   private final KubeCalls calls;
   private final int pageSize;
+  private final Executor executor;
 
   Bindings(ApiClient client, KubeCalls calls, int pageSize) {
+    this(client, calls, pageSize, Runnable::run);
+  }
+
+  /** With {@code executor} running the RoleBinding list while the caller lists the ClusterRoleBindings. */
+  Bindings(ApiClient client, KubeCalls calls, int pageSize, Executor executor) {
     this.rbac = new RbacAuthorizationV1Api(client);
     this.calls = calls;
     this.pageSize = pageSize;
+    this.executor = executor;
   }
 
   /** Every managed binding matching the label selector, ClusterRoleBindings first, all pages. */
   List<BindingRef> list(String labelSelector) {
+    // The two lists are independent: the RoleBindings are listed meanwhile on the executor.
+    CompletableFuture<List<BindingRef>> roleBindings =
+        CompletableFuture.supplyAsync(() -> listRoleBindings(labelSelector), executor);
+    List<BindingRef> all;
+    try {
+      all = listClusterRoleBindings(labelSelector);
+    } finally {
+      ConcurrentCalls.awaitQuietly(roleBindings); // never leave a call running behind a failure
+    }
+    all.addAll(ConcurrentCalls.join(roleBindings));
+    return all;
+  }
+
+  private List<BindingRef> listClusterRoleBindings(String labelSelector) {
     List<BindingRef> all = new ArrayList<>();
     Pages.<V1ClusterRoleBinding>all(
             calls,
@@ -47,6 +70,11 @@ final class Bindings {
               return new Pages.Page<>(list.getItems(), continueOf(list.getMetadata()));
             })
         .forEach(b -> all.add(BindingRef.of(b)));
+    return all;
+  }
+
+  private List<BindingRef> listRoleBindings(String labelSelector) {
+    List<BindingRef> all = new ArrayList<>();
     Pages.<V1RoleBinding>all(
             calls,
             "list RoleBindings in all namespaces (" + labelSelector + ")",

@@ -23,13 +23,16 @@ import okhttp3.OkHttpClient;
 import okhttp3.Request;
 import okhttp3.RequestBody;
 import okhttp3.Response;
+import okhttp3.internal.http2.ErrorCode;
+import okhttp3.internal.http2.StreamResetException;
 import org.jspecify.annotations.Nullable;
 
 /**
  * Forwards plain (not upgraded) requests with OkHttp, on a client derived from the {@code ApiClient}'s:
  * same connection pool, TLS, proxy and timeouts, but without the {@code ApiClient}'s interceptors (client-java
  * installs one that sets the agent's own {@code Authorization}), without authenticator, cookies or cache,
- * without following redirects and without retrying.
+ * without following redirects and without retrying (except a body-less request whose HTTP/2 stream kube-apiserver
+ * refused unprocessed).
  */
 public final class OkHttpForwarder {
   /**
@@ -45,6 +48,9 @@ public final class OkHttpForwarder {
    * retryOnConnectionFailure(false)}. A network interceptor hides that header under this name from
    * OkHttp's retry logic; {@link #headersOf} puts it back.
    */
+  /** How many times a body-less request refused with {@code REFUSED_STREAM} is sent again. */
+  static final int MAX_REFUSED_RETRIES = 3;
+
   private static final String HIDDEN_RETRY_AFTER = "X-Jitaccess-Hidden-Retry-After";
 
   private final OkHttpClient client;
@@ -103,10 +109,12 @@ public final class OkHttpForwarder {
       builder.header("Accept-Encoding", "identity");
     }
     builder.header("Authorization", "Bearer " + bearerToken);
-    builder.method(guarded.method(), bodyOf(guarded.method(), request));
+    RequestBody body = bodyOf(guarded.method(), request);
+    builder.method(guarded.method(), body);
+    Request call = builder.build();
     Response response;
     try {
-      response = client.newCall(builder.build()).execute();
+      response = execute(call, body == null);
     } catch (IOException e) {
       throw new RelayException(
           "kube-apiserver at "
@@ -121,6 +129,24 @@ public final class OkHttpForwarder {
           e);
     }
     return new OkHttpForwardResponse(response, headersOf(response.headers()));
+  }
+
+  /**
+   * Sends once, and again (at most {@link #MAX_REFUSED_RETRIES} times) only when kube-apiserver refused the stream
+   * with HTTP/2 {@code REFUSED_STREAM}: it processed nothing (RFC 9113 §8.7), typically because a new connection was
+   * used before its {@code SETTINGS} (the concurrent-stream limit) arrived. A request with a body is never repeated:
+   * its body streams once.
+   */
+  private Response execute(Request call, boolean repeatable) throws IOException {
+    for (int attempt = 0; ; attempt++) {
+      try {
+        return client.newCall(call).execute();
+      } catch (StreamResetException e) {
+        if (!repeatable || e.errorCode != ErrorCode.REFUSED_STREAM || attempt >= MAX_REFUSED_RETRIES) {
+          throw e;
+        }
+      }
+    }
   }
 
   private static @Nullable RequestBody bodyOf(String method, ForwardRequest request) {

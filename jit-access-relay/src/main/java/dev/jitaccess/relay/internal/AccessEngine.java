@@ -5,6 +5,7 @@ import dev.jitaccess.api.AuditEvent;
 import dev.jitaccess.api.AuthenticationException;
 import dev.jitaccess.api.Grant;
 import java.time.InstantSource;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What the relay needs from the jit-access engine. The lead wires it to {@code JitAccess} and
@@ -32,6 +33,18 @@ public interface AccessEngine {
    * @throws AccessDeniedException for a denial (403 with the reason)
    */
   Authorized authorize(String bearerToken, String cluster);
+
+  /**
+   * The answer {@link #authorize} would give, if it is known without blocking (a warm subject); safe to call on an
+   * event loop. The default knows nothing.
+   *
+   * @param bearerToken the token without {@code Bearer }
+   * @param cluster the cluster id from the URL
+   * @return the recent answer, or null when {@link #authorize} must be called off the event loop
+   */
+  default @Nullable Authorized authorizeIfWarm(String bearerToken, String cluster) {
+    return null;
+  }
 
   /**
    * Verifies an agent credential.

@@ -6,9 +6,11 @@ import dev.jitaccess.api.Grant;
 import dev.jitaccess.api.ProvisionedAccount;
 import dev.jitaccess.api.ProvisioningException;
 import dev.jitaccess.api.UpgradedConnection;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
 import io.netty.handler.codec.http2.Http2DataFrame;
@@ -171,32 +173,122 @@ final class AgentStreamHandler extends ChannelInboundHandlerAdapter {
       AgentStatus.send(stream, 502, "InternalError", "kube-apiserver could not be reached");
       return;
     }
-    stream.eventLoop().execute(() -> respond(stream, incoming, answer));
+    if (incoming.upgrade() != null) {
+      stream.eventLoop().execute(() -> respond(stream, incoming, answer, null));
+      return;
+    }
+    long length = smallContentLength(incoming, answer);
+    if (length >= 0) {
+      // A small answer of known length: read it here, then headers, body and end leave in one event-loop task.
+      ByteBuf whole;
+      try {
+        whole = readFully(stream, answer.body(), (int) length);
+      } catch (IOException | RuntimeException e) {
+        log.debug("Response body of stream {} failed; resetting it: {}", stream.id(), e.toString());
+        closeQuietly(answer);
+        stream.close();
+        return;
+      }
+      closeQuietly(answer); // read to its length: nothing left to stream
+      stream.eventLoop().execute(() -> respondWhole(stream, answer, whole));
+      return;
+    }
+    // Headers first, then this worker goes on copying the body instead of handing it to another.
+    AgentResponsePump copier = new AgentResponsePump(stream, answer.body(), context.executor());
+    stream.eventLoop().execute(() -> respond(stream, incoming, answer, copier));
+    copier.runHere();
   }
 
-  /** On the event loop. */
-  private void respond(Channel stream, AgentIncoming incoming, ForwardResponse answer) {
+  /** The Content-Length of an answer that is at most one chunk, else -1 (unknown, large, or HEAD). */
+  private static long smallContentLength(AgentIncoming incoming, ForwardResponse answer) {
+    int status = answer.status();
+    if ("HEAD".equals(incoming.method()) || status < 200 || status == 204 || status == 304) {
+      return -1;
+    }
+    String value = null;
+    for (Map.Entry<String, List<String>> header : answer.headers().entrySet()) {
+      if (header.getKey().equalsIgnoreCase("content-length")) {
+        if (value != null || header.getValue().size() != 1) {
+          return -1;
+        }
+        value = header.getValue().get(0);
+      }
+    }
+    if (value == null || value.isEmpty() || value.length() > 6) {
+      return -1;
+    }
+    for (int i = 0; i < value.length(); i++) {
+      if (value.charAt(i) < '0' || value.charAt(i) > '9') {
+        return -1;
+      }
+    }
+    long length = Long.parseLong(value);
+    return length <= AgentResponsePump.CHUNK_SIZE ? length : -1;
+  }
+
+  private static ByteBuf readFully(Channel stream, java.io.InputStream body, int length) throws IOException {
+    byte[] bytes = body.readNBytes(length);
+    if (bytes.length < length) {
+      throw new IOException("the body ended after " + bytes.length + " of " + length + " bytes");
+    }
+    return io.netty.buffer.Unpooled.wrappedBuffer(bytes);
+  }
+
+  /** On the event loop: headers, the whole body and the end, flushed once. */
+  private void respondWhole(Channel stream, ForwardResponse answer, ByteBuf whole) {
     if (closed || !stream.isActive()) {
+      whole.release();
+      return;
+    }
+    boolean empty = !whole.isReadable();
+    stream.write(new DefaultHttp2HeadersFrame(responseHeaders(answer), empty));
+    if (empty) {
+      whole.release();
+    } else {
+      stream.write(new DefaultHttp2DataFrame(whole, true));
+    }
+    stream.flush();
+  }
+
+  private static Http2Headers responseHeaders(ForwardResponse answer) {
+    Http2Headers headers = new DefaultHttp2Headers();
+    headers.status(Integer.toString(answer.status()));
+    for (Map.Entry<String, List<String>> header : answer.headers().entrySet()) {
+      // HTTP/2 header names are lower case (RFC 9113 §8.2.1); an HTTP/1.1 apiserver answers "Content-Type".
+      String name = header.getKey().toLowerCase(Locale.ROOT);
+      if (!CONNECTION_HEADERS.contains(name) && !name.startsWith(":")) {
+        headers.add(name, header.getValue());
+      }
+    }
+    return headers;
+  }
+
+  /** On the event loop; {@code copier} is already copying the body for a plain answer, null for an upgrade. */
+  private void respond(
+      Channel stream, AgentIncoming incoming, ForwardResponse answer, @Nullable AgentResponsePump copier) {
+    if (closed || !stream.isActive()) {
+      if (copier != null) {
+        copier.stop();
+      }
       closeQuietly(answer);
       return;
     }
     response = answer;
     Optional<UpgradedConnection> upgraded =
         incoming.upgrade() == null ? Optional.empty() : answer.upgraded();
-    Http2Headers headers = new DefaultHttp2Headers();
+    Http2Headers headers;
     if (upgraded.isPresent()) {
+      headers = new DefaultHttp2Headers();
       headers.status("200").set(TunnelHeaders.UPGRADED_HEADER, incoming.upgrade());
     } else {
-      headers.status(Integer.toString(answer.status()));
-      for (Map.Entry<String, List<String>> header : answer.headers().entrySet()) {
-        // HTTP/2 header names are lower case (RFC 9113 §8.2.1); an HTTP/1.1 apiserver answers "Content-Type".
-        String name = header.getKey().toLowerCase(Locale.ROOT);
-        if (!CONNECTION_HEADERS.contains(name) && !name.startsWith(":")) {
-          headers.add(name, header.getValue());
-        }
-      }
+      headers = responseHeaders(answer);
     }
     stream.writeAndFlush(new DefaultHttp2HeadersFrame(headers));
+    if (copier != null) {
+      pump = copier; // already copying on the worker that forwarded
+      copier.writabilityChanged(); // in case it paused for a change that came before it was known here
+      return;
+    }
     if (upgraded.isPresent()) {
       AgentRequestBody fromRelay = body;
       if (fromRelay != null) {
@@ -204,7 +296,7 @@ final class AgentStreamHandler extends ChannelInboundHandlerAdapter {
       }
       pump = new AgentResponsePump(stream, upgraded.get().fromServer(), context.executor());
     } else {
-      if (incoming.upgrade() != null && body != null) {
+      if (body != null) {
         body.close(); // no byte pipe without a real 101
       }
       pump = new AgentResponsePump(stream, answer.body(), context.executor());

@@ -41,7 +41,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The user side of one HTTP/1.1 connection or one HTTP/2 stream (after {@code Http2StreamFrameToHttpObjectCodec}):
- * checks the request, authorizes it off the event loop, opens a tunnel stream to the cluster's agent, streams the
+ * checks the request, authorizes it (at once for a warm subject, else off the event loop), opens a tunnel stream to the cluster's agent, streams the
  * body there with backpressure and the answer back, and audits the call.
  *
  * <p>All state is confined to the user channel's event loop; events from the tunnel stream are moved there.
@@ -200,6 +200,11 @@ public final class UserRequestHandler extends ChannelInboundHandlerAdapter {
   private void authorize(UserExchange e, String token, Http2Headers headers) {
     ChannelHandlerContext c = ctx();
     String cluster = java.util.Objects.requireNonNull(e.cluster);
+    AccessEngine.Authorized warm = config.engine().authorizeIfWarm(token, cluster);
+    if (warm != null) {
+      onAuthorized(e, warm, headers); // a warm subject: no hand-off to the authorization pool and back
+      return;
+    }
     try {
       config.executor().execute(() -> {
         try {
@@ -248,10 +253,20 @@ public final class UserRequestHandler extends ChannelInboundHandlerAdapter {
     }
     headers.set(TunnelProtocol.GRANT_HEADER, authorized.signedGrant());
     Future<Http2StreamChannel> opened = config.registry().openStream(cluster, new UserTunnelStreamHandler(this));
-    opened.addListener(f -> onLoop(() -> onStreamOpened(e, opened, headers)));
+    // An upgrade keeps the stream open for the bytes that follow the switch.
+    boolean endStream = !e.hasBody && e.upgrade == null;
+    opened.addListener(f -> {
+      if (opened.isSuccess()) {
+        // Sent from the tunnel's loop, where the stream was just opened, instead of after a detour through the
+        // user's loop. Frames of the answer are handed to the user's loop after the task queued below, so it sees
+        // the exchange's stream first; should the exchange have ended meanwhile, that task resets the stream.
+        opened.getNow().writeAndFlush(new DefaultHttp2HeadersFrame(headers, endStream));
+      }
+      onLoop(() -> onStreamOpened(e, opened));
+    });
   }
 
-  private void onStreamOpened(UserExchange e, Future<Http2StreamChannel> opened, Http2Headers headers) {
+  private void onStreamOpened(UserExchange e, Future<Http2StreamChannel> opened) {
     if (!opened.isSuccess()) {
       rejectIfCurrent(e, HttpResponseStatus.SERVICE_UNAVAILABLE, agentNotConnected(java.util.Objects.requireNonNull(e.cluster)));
       return;
@@ -262,8 +277,6 @@ public final class UserRequestHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     e.stream = stream;
-    // An upgrade keeps the stream open for the bytes that follow the switch.
-    stream.writeAndFlush(new DefaultHttp2HeadersFrame(headers, !e.hasBody && e.upgrade == null));
     e.requestDone = !e.hasBody;
     state = State.FORWARDING;
     drainPendingBody(e);
