@@ -11,6 +11,7 @@ import java.text.ParseException;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
+import java.util.concurrent.ForkJoinPool;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 
@@ -70,7 +71,8 @@ public final class AuthenticationCache {
         Caffeine.newBuilder()
             .maximumSize(maximumSize)
             .ticker(ticker)
-            .executor(Runnable::run)
+            // Maintenance off the request path with the system clock; on the calling thread with a test clock.
+            .executor(clock.equals(InstantSource.system()) ? ForkJoinPool.commonPool() : Runnable::run)
             .scheduler(Scheduler.disabledScheduler())
             .expireAfter(new UntilEntryEnds(ticker))
             .build();

@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ForkJoinPool;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Predicate;
@@ -45,7 +46,9 @@ public final class GrantCache {
         Caffeine.newBuilder()
             .maximumSize(maximumSize)
             .ticker(ticker)
-            .executor(Runnable::run)
+            // With the system clock, maintenance (and the EXPIRED audit events) run on the common pool, off the
+            // caller's request path; with a test clock they run on the calling thread, deterministically.
+            .executor(prompt ? ForkJoinPool.commonPool() : Runnable::run)
             .scheduler(prompt ? Scheduler.systemScheduler() : Scheduler.disabledScheduler())
             .expireAfter(new UntilExpiry(ticker))
             .removalListener(
