@@ -550,12 +550,16 @@ public final class RelayLoad {
   }
 
   /** Opens {@code n} idle watches spread over {@code clients} HTTP/2 connections; returns KiB of heap per watch. */
+  private static String watcherToken(int client) {
+    return "tok-watcher-" + client;
+  }
+
   private double watches(String url, int n, int clients, String label, boolean paced) throws Exception {
     List<HttpClient> cs = new ArrayList<>();
     for (int i = 0; i < clients; i++) {
       HttpClient c = newClient();
       // one request each first, so the connection itself is not counted per stream
-      HttpRequest warm = url.startsWith(relayBase) ? relayGet("tok-bench") : directGet();
+      HttpRequest warm = url.startsWith(relayBase) ? relayGet(watcherToken(i)) : directGet();
       timedGet(c, warm);
       cs.add(c);
     }
@@ -565,7 +569,11 @@ public final class RelayLoad {
     List<CompletableFuture<HttpResponse<InputStream>>> pending = new ArrayList<>();
     List<HttpResponse<InputStream>> open = new ArrayList<>();
     for (int i = 0; i < n; i++) {
-      HttpRequest watch = HttpRequest.newBuilder(URI.create(url)).header("Authorization", "Bearer tok-bench").build();
+      // One user per client: the relay allows 200 concurrent requests per subject, 1,000 watches need 5+ users.
+      HttpRequest watch =
+          HttpRequest.newBuilder(URI.create(url))
+              .header("Authorization", "Bearer " + watcherToken(i % clients))
+              .build();
       pending.add(cs.get(i % clients).sendAsync(watch, HttpResponse.BodyHandlers.ofInputStream()));
       if (paced && pending.size() == 50) {
         collect(pending, open, label);
