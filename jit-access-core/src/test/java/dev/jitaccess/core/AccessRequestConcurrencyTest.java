@@ -8,7 +8,7 @@ import dev.jitaccess.api.AccessRequestState.Status;
 import dev.jitaccess.api.AuditEvent;
 import dev.jitaccess.api.Subject;
 import dev.jitaccess.core.Fixtures.RecordingSink;
-import dev.jitaccess.core.testing.MutableInstantSource;
+import dev.jitaccess.testkit.MutableInstantSource;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;

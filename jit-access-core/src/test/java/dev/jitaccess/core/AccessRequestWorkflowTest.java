@@ -13,7 +13,7 @@ import dev.jitaccess.api.Notification;
 import dev.jitaccess.api.Permission;
 import dev.jitaccess.api.Subject;
 import dev.jitaccess.core.Fixtures.RecordingSink;
-import dev.jitaccess.core.testing.MutableInstantSource;
+import dev.jitaccess.testkit.MutableInstantSource;
 import java.io.StringReader;
 import java.time.Duration;
 import java.time.Instant;

@@ -11,7 +11,7 @@ import com.nimbusds.jwt.JWTClaimsSet;
 import dev.jitaccess.api.Grant;
 import dev.jitaccess.api.Subject;
 import dev.jitaccess.api.spi.IdentityProvider;
-import dev.jitaccess.core.testing.MutableInstantSource;
+import dev.jitaccess.testkit.MutableInstantSource;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Date;

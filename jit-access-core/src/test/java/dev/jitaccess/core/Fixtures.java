@@ -9,7 +9,7 @@ import dev.jitaccess.api.Subject;
 import dev.jitaccess.api.spi.AuditSink;
 import dev.jitaccess.api.spi.IdentityProvider;
 import dev.jitaccess.api.spi.PolicyProvider;
-import dev.jitaccess.core.testing.MutableInstantSource;
+import dev.jitaccess.testkit.MutableInstantSource;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;

@@ -29,7 +29,7 @@ import dev.jitaccess.api.Permission;
 import dev.jitaccess.api.Subject;
 import dev.jitaccess.core.internal.KeyRing;
 import dev.jitaccess.core.internal.TokenIssuer;
-import dev.jitaccess.core.testing.MutableInstantSource;
+import dev.jitaccess.testkit.MutableInstantSource;
 import java.net.URI;
 import java.security.KeyPair;
 import java.time.Duration;

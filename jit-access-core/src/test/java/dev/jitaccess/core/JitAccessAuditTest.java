@@ -16,7 +16,7 @@ import dev.jitaccess.core.Fixtures.BrokenSink;
 import dev.jitaccess.core.Fixtures.Policy;
 import dev.jitaccess.core.Fixtures.RecordingSink;
 import dev.jitaccess.core.Fixtures.Tokens;
-import dev.jitaccess.core.testing.MutableInstantSource;
+import dev.jitaccess.testkit.MutableInstantSource;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 

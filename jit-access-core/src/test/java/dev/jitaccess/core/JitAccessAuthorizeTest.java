@@ -17,7 +17,7 @@ import dev.jitaccess.api.ProviderException;
 import dev.jitaccess.core.Fixtures.Policy;
 import dev.jitaccess.core.Fixtures.RecordingSink;
 import dev.jitaccess.core.Fixtures.Tokens;
-import dev.jitaccess.core.testing.MutableInstantSource;
+import dev.jitaccess.testkit.MutableInstantSource;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

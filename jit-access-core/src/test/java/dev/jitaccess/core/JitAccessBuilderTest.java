@@ -8,7 +8,7 @@ import dev.jitaccess.api.AccessRequest;
 import dev.jitaccess.api.Subject;
 import dev.jitaccess.core.Fixtures.Policy;
 import dev.jitaccess.core.Fixtures.Tokens;
-import dev.jitaccess.core.testing.MutableInstantSource;
+import dev.jitaccess.testkit.MutableInstantSource;
 import java.security.KeyPairGenerator;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;

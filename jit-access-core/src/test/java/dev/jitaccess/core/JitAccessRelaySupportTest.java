@@ -9,7 +9,7 @@ import dev.jitaccess.api.Grant;
 import dev.jitaccess.core.Fixtures.Policy;
 import dev.jitaccess.core.Fixtures.RecordingSink;
 import dev.jitaccess.core.Fixtures.Tokens;
-import dev.jitaccess.core.testing.MutableInstantSource;
+import dev.jitaccess.testkit.MutableInstantSource;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;

@@ -10,7 +10,7 @@ import dev.jitaccess.api.Grant;
 import dev.jitaccess.core.Fixtures.Policy;
 import dev.jitaccess.core.Fixtures.RecordingSink;
 import dev.jitaccess.core.Fixtures.Tokens;
-import dev.jitaccess.core.testing.MutableInstantSource;
+import dev.jitaccess.testkit.MutableInstantSource;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 

@@ -19,7 +19,7 @@ import com.nimbusds.jwt.JWTClaimsSet;
 import dev.jitaccess.api.AuthenticationException;
 import dev.jitaccess.api.JitAccessException;
 import dev.jitaccess.api.Subject;
-import dev.jitaccess.core.testing.MutableInstantSource;
+import dev.jitaccess.testkit.MutableInstantSource;
 import java.net.URI;
 import java.time.Instant;
 import java.util.Date;

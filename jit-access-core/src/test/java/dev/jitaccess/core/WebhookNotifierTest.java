@@ -15,7 +15,7 @@ import com.github.tomakehurst.wiremock.WireMockServer;
 import dev.jitaccess.api.AccessRequest;
 import dev.jitaccess.api.AccessRequestState;
 import dev.jitaccess.api.Subject;
-import dev.jitaccess.core.testing.MutableInstantSource;
+import dev.jitaccess.testkit.MutableInstantSource;
 import java.io.StringReader;
 import java.net.URI;
 import java.time.Duration;
