@@ -206,9 +206,15 @@ public final class JitAccess {
     Objects.requireNonNull(bearerToken, "bearerToken");
     AccessRequest.checkCluster(cluster);
     AuthenticationCache.Entry authenticated = authenticate(bearerToken, cluster);
+    Grant remembered = authenticated.rememberedGrant(cluster, grants);
+    if (remembered != null) {
+      return remembered; // the warmest path: no second cache lookup (any revoke or invalidation forgets it)
+    }
     GrantKey key = authenticated.grantKey(cluster);
+    long generation = grants.generation();
     Grant cached = grants.getIfPresent(key);
     if (cached != null) {
+      authenticated.remember(key, cached, generation, grants);
       return cached; // the warm path: no request object, no key object, no second validation
     }
     AccessRequest request = AccessRequest.of(authenticated.subject(), cluster);

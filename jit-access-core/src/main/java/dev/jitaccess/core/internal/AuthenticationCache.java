@@ -6,6 +6,7 @@ import com.github.benmanes.caffeine.cache.Expiry;
 import com.github.benmanes.caffeine.cache.Scheduler;
 import com.nimbusds.jose.util.Base64URL;
 import com.nimbusds.jose.util.JSONObjectUtils;
+import dev.jitaccess.api.Grant;
 import dev.jitaccess.api.Subject;
 import java.text.ParseException;
 import java.time.Duration;
@@ -40,7 +41,10 @@ public final class AuthenticationCache {
   public static final class Entry {
     private final Subject subject;
     private final Instant until;
-    private volatile @Nullable GrantKey lastKey;
+    private volatile @Nullable Memo memo;
+
+    /** The grant key, and once looked up the grant, of the cluster this authentication was last used for. */
+    private record Memo(GrantKey key, @Nullable Grant grant, long generation, long endTicks) {}
 
     Entry(Subject subject, Instant until) {
       this.subject = subject;
@@ -54,12 +58,30 @@ public final class AuthenticationCache {
 
     /** {@code GrantKey.of(subject(), cluster)}, remembered for the last cluster asked. */
     public GrantKey grantKey(String cluster) {
-      GrantKey key = lastKey;
-      if (key == null || !key.cluster().equals(cluster)) {
-        key = GrantKey.of(subject, cluster);
-        lastKey = key; // racing writers store equal keys
+      Memo m = memo;
+      if (m == null || !m.key().cluster().equals(cluster)) {
+        GrantKey key = GrantKey.of(subject, cluster);
+        memo = new Memo(key, null, 0, 0); // racing writers store equal keys
+        return key;
       }
-      return key;
+      return m.key();
+    }
+
+    /**
+     * The grant remembered for the cluster, if the grant cache's generation is still {@code generation} and
+     * the grant has not ended; otherwise null (look it up).
+     */
+    public @Nullable Grant rememberedGrant(String cluster, GrantCache grants) {
+      Memo m = memo;
+      if (m == null || m.grant() == null || !m.key().cluster().equals(cluster)) {
+        return null;
+      }
+      return m.generation() == grants.generation() && grants.isLive(m.endTicks()) ? m.grant() : null;
+    }
+
+    /** Remembers a grant found in the cache after reading {@code generation}. */
+    public void remember(GrantKey key, Grant grant, long generation, GrantCache grants) {
+      memo = new Memo(key, grant, generation, grants.endTicks(grant));
     }
   }
 

@@ -13,6 +13,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Predicate;
@@ -28,6 +29,8 @@ import org.jspecify.annotations.Nullable;
  * {@link #cleanUp()}; with the system clock a scheduler makes that prompt. Thread-safe.
  */
 public final class GrantCache {
+  private final AtomicLong generation = new AtomicLong();
+  private final InstantTicker ticker;
   private final InstantSource clock;
   private final Cache<GrantKey, Grant> cache;
 
@@ -42,6 +45,7 @@ public final class GrantCache {
   public GrantCache(InstantSource clock, long maximumSize, boolean prompt, Consumer<Grant> onExpired) {
     this.clock = clock;
     InstantTicker ticker = new InstantTicker(clock);
+    this.ticker = ticker;
     this.cache =
         Caffeine.newBuilder()
             .maximumSize(maximumSize)
@@ -81,7 +85,28 @@ public final class GrantCache {
         removed.add(e.getValue());
       }
     }
+    // After the removals: a grant remembered outside the cache before this point is no longer trusted.
+    generation.incrementAndGet();
     return removed;
+  }
+
+  /**
+   * A number that grows after every {@link #invalidate}: a grant remembered together with the generation read
+   * before it was looked up may be used without a lookup while the generation is unchanged and it has not
+   * ended.
+   */
+  public long generation() {
+    return generation.get();
+  }
+
+  /** The ticker time at which the grant ends, for {@link #isLive(long)}. */
+  public long endTicks(Grant grant) {
+    return ticker.toTicks(grant.expiresAt());
+  }
+
+  /** Whether a grant ending at {@code endTicks} is still live now. */
+  public boolean isLive(long endTicks) {
+    return ticker.read() < endTicks;
   }
 
   /** The unexpired cached grants that match, oldest first, after running pending maintenance. */
