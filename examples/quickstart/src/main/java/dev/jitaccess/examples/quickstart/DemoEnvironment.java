@@ -1,5 +1,7 @@
 package dev.jitaccess.examples.quickstart;
 
+import dev.jitaccess.testkit.TestCertificates;
+
 import dev.jitaccess.api.Subject;
 import dev.jitaccess.core.GrantVerifier;
 import dev.jitaccess.core.JitAccess;
@@ -24,7 +26,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
-import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
@@ -65,7 +66,8 @@ final class DemoEnvironment implements AutoCloseable {
     closeables.add(0, audit);
     jit = JitAccess.builder().policyProvider(samplePolicy()).auditSink(audit).build();
 
-    DemoCertificates certificates = DemoCertificates.create(Instant.now());
+    // A throw-away CA and a certificate for localhost, made fresh for every run.
+    TestCertificates certificates = TestCertificates.create("jit-access demo");
     InetAddress loopback = InetAddress.getLoopbackAddress();
     relay =
         RelayServer.builder()
