@@ -217,8 +217,21 @@ public final class JitAccess {
       authenticated.remember(key, cached, generation, grants);
       return cached; // the warm path: no request object, no key object, no second validation
     }
-    AccessRequest request = AccessRequest.of(authenticated.subject(), cluster);
-    return grants.get(key, k -> evaluate(request));
+    return evaluateCached(key, AccessRequest.of(authenticated.subject(), cluster), generation);
+  }
+
+  /**
+   * Evaluates (once for all concurrent callers) and caches. An invalidation that ran meanwhile (a revoke, an
+   * approval becoming active) could not see the entry being computed, so a grant evaluated across one is dropped
+   * and evaluated once more against the new state.
+   */
+  private Grant evaluateCached(GrantKey key, AccessRequest request, long generation) {
+    Grant granted = grants.get(key, k -> evaluate(request));
+    if (grants.generation() != generation) {
+      grants.invalidate(key, granted);
+      granted = grants.get(key, k -> evaluate(request));
+    }
+    return granted;
   }
 
   /**
@@ -233,8 +246,9 @@ public final class JitAccess {
   public Grant authorize(AccessRequest request) {
     Objects.requireNonNull(request, "request");
     GrantKey key = GrantKey.of(request.subject(), request.cluster());
+    long generation = grants.generation();
     Grant cached = grants.getIfPresent(key);
-    return cached != null ? cached : grants.get(key, k -> evaluate(request));
+    return cached != null ? cached : evaluateCached(key, request, generation);
   }
 
   /**

@@ -10,6 +10,11 @@ import dev.jitaccess.core.Fixtures.RecordingSink;
 import dev.jitaccess.core.Fixtures.Tokens;
 import dev.jitaccess.testkit.MutableInstantSource;
 import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -74,5 +79,47 @@ final class JitAccessRememberedGrantTest {
     assertThat(jit.authorize(ALICE_TOKEN, "prod")).isSameAs(prod);
     assertThat(jit.authorize(ALICE_TOKEN, "staging")).isSameAs(staging);
     assertThat(staging.cluster()).isEqualTo("staging");
+  }
+
+  @Test
+  void aGrantEvaluatedWhileAnInvalidationRanIsEvaluatedAgain() throws Exception {
+    CountDownLatch evaluating = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    policy.answer.set(
+        request -> {
+          if (policy.calls.get() == 1) {
+            evaluating.countDown();
+            await(release);
+          }
+          return Fixtures.VIEW;
+        });
+    ExecutorService pool = Executors.newSingleThreadExecutor();
+    try {
+      Future<Grant> first = pool.submit(() -> jit.authorize(ALICE_TOKEN, "prod"));
+      await(evaluating);
+
+      // An invalidation while alice's grant is being evaluated (here another subject's revoke; in production an
+      // approval becoming active) cannot see the entry being computed: the engine must not keep that grant.
+      jit.revoke("bob");
+      release.countDown();
+
+      Grant granted = first.get(10, TimeUnit.SECONDS);
+      assertThat(policy.calls).hasValue(2);
+      assertThat(jit.authorize(ALICE_TOKEN, "prod")).isEqualTo(granted);
+      assertThat(policy.calls).hasValue(2);
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  private static void await(CountDownLatch latch) {
+    try {
+      if (!latch.await(10, TimeUnit.SECONDS)) {
+        throw new AssertionError("timed out waiting for the other thread");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
   }
 }

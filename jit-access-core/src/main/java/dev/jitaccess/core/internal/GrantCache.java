@@ -91,6 +91,17 @@ public final class GrantCache {
   }
 
   /**
+   * Removes one entry if it still holds exactly this grant, and forgets grants remembered outside the cache.
+   *
+   * @return whether it was removed
+   */
+  public boolean invalidate(GrantKey key, Grant grant) {
+    boolean removed = cache.asMap().remove(key, grant);
+    generation.incrementAndGet();
+    return removed;
+  }
+
+  /**
    * A number that grows after every {@link #invalidate}: a grant remembered together with the generation read
    * before it was looked up may be used without a lookup while the generation is unchanged and it has not
    * ended.
