@@ -677,6 +677,21 @@ public final class JitAccess {
   }
 
   /**
+   * Records every access request that lapsed since the last call — pending past its expiry without enough
+   * approvals, or active past its window — as {@code EXPIRED} in the store and in the audit trail
+   * ({@link AuditEvent.Type#EXPIRED} with the request id), once each. Lapsed requests already grant nothing;
+   * this makes the record say so. The engine has no thread of its own: the host calls this periodically, for
+   * example with {@link #notifyExpiringSoon(Duration)}.
+   *
+   * @return how many requests were recorded as expired
+   * @throws ProviderException if the access request store failed
+   * @since 0.2.0
+   */
+  public int expireLapsedRequests() {
+    return workflow.expireLapsed();
+  }
+
+  /**
    * Sends {@code EXPIRING_SOON} to the notifiers for every active request whose window ends within
    * {@code window} from now, once per window (an extension re-arms it). The engine has no thread of its own:
    * the host calls this periodically, for example every minute with a window of 10 minutes.

@@ -331,6 +331,28 @@ final class AccessRequestWorkflowTest {
   }
 
   @Test
+  void lapsedRequestsAreRecordedAsExpiredOnceWithAnAuditEvent() {
+    AccessRequestState pending = requestAdmin(Duration.ofHours(1));
+    AccessRequestState active =
+        jit.requestAccess(new AccessRequest(ALICE, "prod", "debugging a crash loop", null), Set.of("debug"));
+    assertThat(jit.expireLapsedRequests()).isZero();
+
+    clock.advance(Duration.ofMinutes(31)); // the pending request lapsed at +30 min; the active one runs to +60
+    assertThat(jit.expireLapsedRequests()).isEqualTo(1);
+    assertThat(jit.findRequest(pending.id()).orElseThrow().status()).isEqualTo(Status.EXPIRED);
+    assertThat(jit.findRequest(active.id()).orElseThrow().status()).isEqualTo(Status.ACTIVE);
+
+    clock.advance(Duration.ofMinutes(30));
+    assertThat(jit.expireLapsedRequests()).isEqualTo(1);
+    assertThat(jit.expireLapsedRequests()).isZero();
+    assertThat(jit.findRequest(active.id()).orElseThrow().status()).isEqualTo(Status.EXPIRED);
+    assertThat(audit.ofType(AuditEvent.Type.EXPIRED))
+        .extracting(e -> e.attributes().get("requestId"))
+        .containsExactly(pending.id(), active.id());
+    assertThat(audit.ofType(AuditEvent.Type.EXPIRED).get(0).detail()).contains("without enough approvals");
+  }
+
+  @Test
   void reviewerInboxListsWhatTheyMayReview() {
     AccessRequestState r = requestAdmin(Duration.ofHours(1));
     assertThat(jit.requestsToReview(BOB)).extracting(AccessRequestState::id).containsExactly(r.id());

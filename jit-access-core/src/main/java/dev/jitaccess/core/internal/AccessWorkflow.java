@@ -288,6 +288,37 @@ public final class AccessWorkflow {
     return sent;
   }
 
+  /**
+   * Records, once, every request that lapsed: pending past its expiry without enough approvals, or active past
+   * its window. Writes status {@code EXPIRED} and audits {@code EXPIRED}; returns how many.
+   */
+  public int expireLapsed() {
+    int expired = 0;
+    for (AccessRequestState candidate :
+        guarded(() -> store.findByStatus(Set.of(Status.PENDING, Status.ACTIVE)))) {
+      for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+        AccessRequestState current = load(candidate.id());
+        Instant now = now();
+        if (current.status().isFinal() || current.statusAt(now) != Status.EXPIRED) {
+          break;
+        }
+        RequestDraft draft = new RequestDraft(current);
+        draft.status = Status.EXPIRED;
+        AccessRequestState next = draft.next();
+        if (replace(current, next)) {
+          String detail =
+              current.status() == Status.PENDING
+                  ? "pending request lapsed at " + current.expiresAt() + " without enough approvals"
+                  : "active window ended at " + current.activeUntil();
+          audit(next, AuditEvent.Type.EXPIRED, next.requester().id(), detail, attributes(next));
+          expired++;
+          break;
+        }
+      }
+    }
+    return expired;
+  }
+
   /** The stored request. */
   public AccessRequestState load(String requestId) {
     Objects.requireNonNull(requestId, "requestId");
