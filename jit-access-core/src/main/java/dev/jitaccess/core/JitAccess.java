@@ -206,18 +206,52 @@ public final class JitAccess {
     Objects.requireNonNull(bearerToken, "bearerToken");
     AccessRequest.checkCluster(cluster);
     AuthenticationCache.Entry authenticated = authenticate(bearerToken, cluster);
+    long generation = grants.generation();
+    Grant cached = cachedGrant(authenticated, cluster, generation);
+    if (cached != null) {
+      return cached;
+    }
+    return evaluateCached(
+        authenticated.grantKey(cluster), AccessRequest.of(authenticated.subject(), cluster), generation);
+  }
+
+  /**
+   * The grant {@link #authorize(String, String)} would return now, if that needs neither a provider call nor a
+   * policy evaluation: the token's authentication and the grant are both cached. Never blocks, never calls a
+   * provider, audits nothing; empty means "call {@code authorize}" (it does not mean denied). The relay uses it
+   * to answer warm requests on its event loop.
+   *
+   * @param bearerToken the token as presented, without the {@code Bearer } prefix
+   * @param cluster the cluster id
+   * @return the live cached grant, or empty
+   * @throws NullPointerException if an argument is null
+   * @throws IllegalArgumentException if the cluster id is invalid
+   * @since 0.1.0
+   */
+  public Optional<Grant> authorizeIfCached(String bearerToken, String cluster) {
+    Objects.requireNonNull(bearerToken, "bearerToken");
+    AccessRequest.checkCluster(cluster);
+    if (bearerToken.length() > MAX_TOKEN_LENGTH) {
+      return Optional.empty();
+    }
+    AuthenticationCache.Entry authenticated = authentications.getIfPresent(TokenHash.of(bearerToken));
+    return authenticated == null
+        ? Optional.empty()
+        : Optional.ofNullable(cachedGrant(authenticated, cluster, grants.generation()));
+  }
+
+  /** The warm path: the grant remembered beside the authentication, else the grant cache; null on a miss. */
+  private @Nullable Grant cachedGrant(AuthenticationCache.Entry authenticated, String cluster, long generation) {
     Grant remembered = authenticated.rememberedGrant(cluster, grants);
     if (remembered != null) {
-      return remembered; // the warmest path: no second cache lookup (any revoke or invalidation forgets it)
+      return remembered; // no second cache lookup (any revoke or invalidation forgets it)
     }
     GrantKey key = authenticated.grantKey(cluster);
-    long generation = grants.generation();
     Grant cached = grants.getIfPresent(key);
     if (cached != null) {
       authenticated.remember(key, cached, generation, grants);
-      return cached; // the warm path: no request object, no key object, no second validation
     }
-    return evaluateCached(key, AccessRequest.of(authenticated.subject(), cluster), generation);
+    return cached;
   }
 
   /**
