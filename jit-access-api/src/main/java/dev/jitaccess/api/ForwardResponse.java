@@ -1,9 +1,11 @@
 package dev.jitaccess.api;
 
 import java.io.InputStream;
+import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.Flow;
 
 /**
  * The answer of kube-apiserver to a {@linkplain ClusterForwarder#forward forwarded request}: status,
@@ -41,6 +43,29 @@ public interface ForwardResponse extends AutoCloseable {
    * @return the body; the same stream on every call
    */
   InputStream body();
+
+  /**
+   * The response body as a non-blocking stream with back-pressure, for forwarders that can deliver it
+   * without holding a thread per response (an idle watch may stay open for hours).
+   *
+   * <p>Bytes are read from the network only as the subscriber {@linkplain Flow.Subscription#request
+   * requests} them: a slow subscriber makes the forwarder stop reading, kube-apiserver is then held back by
+   * HTTP/2 flow control, and the forwarder holds at most its stream window for this response. Each buffer
+   * passed to {@code onNext} belongs to the subscriber. {@code onComplete} follows the end of the body;
+   * {@code onError} (with a {@link RelayException}) follows a broken connection, a reset stream or {@link
+   * #close()}. Cancelling the subscription closes the response. Signals arrive on the forwarder's threads,
+   * never concurrently; the subscriber must not block in them.
+   *
+   * <p>Use either this or {@link #body()}, not both, and subscribe at most once: a second subscriber
+   * receives {@code onError} with an {@link IllegalStateException}.
+   *
+   * @return the publisher, or empty when this response offers only the blocking {@link #body()} (the
+   *     default) and for an upgraded connection
+   * @since 0.1.0
+   */
+  default Optional<Flow.Publisher<ByteBuffer>> bodyPublisher() {
+    return Optional.empty();
+  }
 
   /**
    * The raw byte pipe, present only after a {@code 101 Switching Protocols} whose {@code Upgrade} header

@@ -3,6 +3,7 @@ package dev.jitaccess.api.spi;
 import dev.jitaccess.api.ForwardRequest;
 import dev.jitaccess.api.ForwardResponse;
 import dev.jitaccess.api.RelayException;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * Sends one HTTP request to a cluster's kube-apiserver on behalf of a user, with a credential chosen by the
@@ -40,4 +41,35 @@ public interface ClusterForwarder {
    *     upgrade with something that is not HTTP or switched to a protocol that was not asked for
    */
   ForwardResponse forward(ForwardRequest request, String bearerToken);
+
+  /**
+   * Forwards one request without waiting for the answer on the calling thread, when the implementation
+   * can: the returned future completes, on one of the forwarder's threads, once the response head has
+   * arrived. Pair it with {@link ForwardResponse#bodyPublisher()} so that neither the head nor the body
+   * holds a thread.
+   *
+   * <p>The checks of {@link #forward} apply and a refused request throws at once. A request with a body,
+   * an upgrade request, or an implementation that cannot do better may be sent on the calling thread,
+   * which then blocks until the head arrived, as {@link #forward} does; the default implementation does
+   * exactly that. Callers that must not block (an event loop) therefore pass only body-less, non-upgrade
+   * requests to forwarders documented as non-blocking.
+   *
+   * @param request the request to send; its body, if any, is read and consumed by this call
+   * @param bearerToken the token to authenticate with; never logged, never part of an exception message
+   * @return the response head, which the caller must {@linkplain ForwardResponse#close() close}; the
+   *     future fails with a {@link RelayException} if kube-apiserver could not be reached or broke the
+   *     connection before the head arrived
+   * @throws NullPointerException if an argument is null
+   * @throws IllegalArgumentException if the request is refused; nothing was sent
+   * @since 0.1.0
+   */
+  default CompletableFuture<ForwardResponse> forwardAsync(ForwardRequest request, String bearerToken) {
+    ForwardResponse response;
+    try {
+      response = forward(request, bearerToken);
+    } catch (RelayException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    return CompletableFuture.completedFuture(response);
+  }
 }
