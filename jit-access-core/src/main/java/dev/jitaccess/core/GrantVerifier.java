@@ -88,7 +88,25 @@ public final class GrantVerifier {
    * @throws JitAccessException if the verification keys could not be loaded
    */
   public Grant verify(@Nullable String jws) {
-    JWTClaimsSet claims = validator.validate(jws);
+    return toGrant(validator.validate(jws));
+  }
+
+  /**
+   * The grant {@link #verify} would return now, if this verifier has verified exactly this JWS before and
+   * still remembers it: no signature is checked and no key is loaded, so it never blocks (the relay agent
+   * calls it on its event loop). {@code null} means "call {@code verify}", not "refused".
+   *
+   * @param jws the compact JWS as received
+   * @return the grant, or null if a full verification is needed
+   * @throws AuthenticationException if the remembered grant has expired (beyond the clock skew)
+   * @since 0.1.0
+   */
+  public @Nullable Grant verifyIfCached(@Nullable String jws) {
+    JWTClaimsSet claims = validator.validateIfCached(jws);
+    return claims == null ? null : toGrant(claims);
+  }
+
+  private Grant toGrant(JWTClaimsSet claims) {
     List<Permission> permissions = permissions(claims);
     List<String> groups = validator.stringListClaim(claims, KeyRing.GROUPS_CLAIM);
     String justification = validator.stringClaim(claims, KeyRing.JUSTIFICATION_CLAIM);

@@ -418,6 +418,28 @@ final class GrantVerifierTest {
   }
 
   @Test
+  void verifyIfCachedAnswersOnlyForAGrantAlreadyVerifiedAndNeverChecksASignature() {
+    AtomicInteger keyLookups = new AtomicInteger();
+    GrantVerifier counting = liveVerifier(countingKeys(keyLookups));
+    String token = ring.signGrant(grant);
+
+    assertThat(counting.verifyIfCached(token)).isNull();
+    assertThat(counting.verifyIfCached(Forge.flipMiddle(token, 2))).isNull();
+    assertThat(counting.verifyIfCached(null)).isNull();
+    assertThat(keyLookups).hasValue(0);
+
+    counting.verify(token);
+    assertThat(counting.verifyIfCached(token)).isEqualTo(grant);
+    assertThat(counting.verifyIfCached(Forge.flipMiddle(token, 2))).isNull();
+    assertThat(keyLookups).hasValue(1);
+
+    clock.set(grant.expiresAt().plus(KeyRing.CLOCK_SKEW));
+    assertThatThrownBy(() -> counting.verifyIfCached(token))
+        .isInstanceOf(AuthenticationException.class)
+        .hasMessageContaining("expired");
+  }
+
+  @Test
   void refusedTokenIsNotCached() {
     AtomicInteger keyLookups = new AtomicInteger();
     GrantVerifier counting = liveVerifier(countingKeys(keyLookups));

@@ -118,6 +118,24 @@ public final class JwtValidator {
     return claims;
   }
 
+  /**
+   * The claims of a token this validator has already verified and still remembers, checked against the clock
+   * again; null when {@link #validate} would have to verify a signature (unknown, evicted, no cache). Never
+   * verifies a signature and never loads keys, so it never blocks.
+   *
+   * @throws AuthenticationException if the remembered token has expired or is refused for its size
+   */
+  public @Nullable JWTClaimsSet validateIfCached(@Nullable String token) {
+    if (cache == null || token == null || token.isEmpty() || token.length() > rules.maxTokenSize()) {
+      return null;
+    }
+    JWTClaimsSet cached = cache.getIfPresent(TokenFingerprint.sha256Hex(token));
+    if (cached != null) {
+      checkTimes(cached);
+    }
+    return cached;
+  }
+
   /** A rejection of this validator's kind of token, for the callers' own claim checks. */
   public AuthenticationException reject(String reason) {
     return new AuthenticationException(rules.kind() + " rejected: " + reason);
