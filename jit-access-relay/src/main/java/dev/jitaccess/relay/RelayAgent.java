@@ -1,5 +1,6 @@
 package dev.jitaccess.relay;
 
+import dev.jitaccess.api.Grant;
 import dev.jitaccess.api.RelayException;
 import dev.jitaccess.api.spi.AccountProvisioner;
 import dev.jitaccess.api.spi.ClusterForwarder;
@@ -377,7 +378,18 @@ public final class RelayAgent implements AutoCloseable {
      */
     public Builder grantVerifier(GrantVerifier verifier) {
       Objects.requireNonNull(verifier, "grantVerifier");
-      return grantCheck(verifier::verify);
+      return grantCheck(
+          new GrantCheck() {
+            @Override
+            public Grant verify(String jws) {
+              return verifier.verify(jws);
+            }
+
+            @Override
+            public @Nullable Grant verifyIfCached(String jws) {
+              return verifier.verifyIfCached(jws);
+            }
+          });
     }
 
     /**

@@ -29,6 +29,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
 
 /** Fakes of the seams and SPIs for the tunnel tests. */
 final class TunnelFakes {
@@ -84,14 +85,27 @@ final class TunnelFakes {
   /** Signed grants are just names registered here. */
   static final class FakeGrantCheck implements GrantCheck {
     final Map<String, Grant> grants = new ConcurrentHashMap<>();
+    /** What a real verifier would remember: grants verified before, when {@link #remembers} is on. */
+    final Map<String, Grant> verified = new ConcurrentHashMap<>();
+    final AtomicInteger verifyCalls = new AtomicInteger();
+    volatile boolean remembers;
 
     @Override
     public Grant verify(String jws) {
+      verifyCalls.incrementAndGet();
       Grant grant = grants.get(jws);
       if (grant == null) {
         throw new AuthenticationException("bad signature");
       }
+      if (remembers) {
+        verified.put(jws, grant);
+      }
       return grant;
+    }
+
+    @Override
+    public @Nullable Grant verifyIfCached(String jws) {
+      return verified.get(jws);
     }
   }
 

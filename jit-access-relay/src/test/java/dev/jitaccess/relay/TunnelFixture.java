@@ -64,12 +64,26 @@ final class TunnelFixture implements AutoCloseable {
   }
 
   RelayAgent.Builder agentBuilder(String credential, dev.jitaccess.api.spi.AccountProvisioner accounts) {
+    return agentBuilder(credential, accounts, forwarder);
+  }
+
+  /** An agent like {@link #startAgent}'s that forwards through {@code clusterForwarder}; closed here. */
+  RelayAgent startAgent(String credential, dev.jitaccess.api.spi.ClusterForwarder clusterForwarder) {
+    RelayAgent agent = agentBuilder(credential, provisioner, clusterForwarder).build();
+    closeables.add(0, agent);
+    return agent.start();
+  }
+
+  RelayAgent.Builder agentBuilder(
+      String credential,
+      dev.jitaccess.api.spi.AccountProvisioner accounts,
+      dev.jitaccess.api.spi.ClusterForwarder clusterForwarder) {
     return RelayAgent.builder()
         .relayUri(URI.create("https://localhost:" + listener.port()))
         .credential(credential)
         .trustedCertificates(CERTS.ca())
         .provisioner(accounts)
-        .forwarder(forwarder)
+        .forwarder(clusterForwarder)
         .clock(clock)
         .reconnectBackoff(Duration.ofMillis(50), Duration.ofMillis(300))
         .heartbeat(heartbeat.interval(), heartbeat.timeout())

@@ -72,4 +72,16 @@ public interface ClusterForwarder {
     }
     return CompletableFuture.completedFuture(response);
   }
+
+  /**
+   * Whether {@link #forwardAsync} never blocks the calling thread for a request without body that is not an
+   * upgrade, so that it may be called on an event loop. The default is {@code false}: the default {@code
+   * forwardAsync} forwards on the calling thread.
+   *
+   * @return true if body-less, non-upgrade requests are forwarded without blocking the caller
+   * @since 0.1.0
+   */
+  default boolean isNonBlocking() {
+    return false;
+  }
 }

@@ -35,6 +35,7 @@ final class ClusterForwarderDefaultsTest {
     assertThat(future).isCompleted();
     assertThat(future.get()).isSameAs(answer);
     assertThat(ranOn[0]).isSameAs(caller);
+    assertThat(forwarder.isNonBlocking()).isFalse();
     assertThat(answer.bodyPublisher()).isEmpty();
   }
 

@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.time.temporal.ChronoUnit;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The agent's accounts per grant id: {@link AccountProvisioner#ensure} runs once per grant (concurrent first
@@ -54,6 +55,17 @@ final class AgentAccounts {
     return cache
         .get(grant.id(), id -> new Entry(grant.subject().id(), provisioner.ensure(grant)))
         .account();
+  }
+
+  /**
+   * The account for a verified grant if it is cached and its token is not due for refresh; never blocks.
+   *
+   * @param grant the grant
+   * @return the account, or null when {@link #ensure} must provision
+   */
+  @Nullable ProvisionedAccount ensureIfCached(Grant grant) {
+    Entry entry = cache.getIfPresent(grant.id());
+    return entry == null ? null : entry.account();
   }
 
   /**

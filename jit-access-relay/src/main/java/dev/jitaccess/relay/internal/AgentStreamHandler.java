@@ -18,11 +18,15 @@ import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Flow;
 import java.util.concurrent.RejectedExecutionException;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -48,6 +52,7 @@ final class AgentStreamHandler extends ChannelInboundHandlerAdapter {
   private @Nullable AgentControl control;
   private @Nullable AgentResponsePump pump;
   private @Nullable ForwardResponse response;
+  private @Nullable AgentResponseStream bodyCopier;
   private boolean headersSeen;
   private volatile boolean closed;
 
@@ -90,11 +95,48 @@ final class AgentStreamHandler extends ChannelInboundHandlerAdapter {
       body = new AgentRequestBody(BODY_BUFFER, () -> resumeReading(stream));
     }
     ForwardRequest request = incoming.toForwardRequest(incoming.upgrade() == null ? body : null);
+    if (frame.isEndStream() && incoming.upgrade() == null && serveWarm(stream, incoming, request)) {
+      return;
+    }
+    offload(stream, () -> process(stream, incoming, request));
+  }
+
+  private void offload(Channel stream, Runnable work) {
     try {
-      context.executor().execute(() -> process(stream, incoming, request));
+      context.executor().execute(work);
     } catch (RejectedExecutionException e) {
       AgentStatus.send(stream, 503, "ServiceUnavailable", "the agent is overloaded; retry later");
     }
+  }
+
+  /**
+   * On the event loop, for a body-less request: when the grant was verified before and its account is cached,
+   * checks and forwards right here (a warm request makes no thread hand-off in the agent). Returns false when
+   * something may block (a signature to verify), and the request goes to the executor instead.
+   */
+  private boolean serveWarm(Channel stream, AgentIncoming incoming, ForwardRequest request) {
+    Grant grant;
+    try {
+      grant = context.grantCheck().verifyIfCached(incoming.signedGrant());
+    } catch (RuntimeException e) {
+      refuseGrant(stream, e);
+      return true;
+    }
+    if (grant == null) {
+      return false;
+    }
+    if (!admit(stream, grant)) {
+      return true;
+    }
+    ProvisionedAccount account = context.accounts().ensureIfCached(grant);
+    if (account != null && context.forwarder().isNonBlocking()) {
+      forward(stream, incoming, request, account);
+    } else if (account != null) {
+      offload(stream, () -> forward(stream, incoming, request, account));
+    } else {
+      offload(stream, () -> provisionAndForward(stream, incoming, request, grant));
+    }
+    return true;
   }
 
   private static void resumeReading(Channel stream) {
@@ -129,22 +171,35 @@ final class AgentStreamHandler extends ChannelInboundHandlerAdapter {
     try {
       grant = context.grantCheck().verify(incoming.signedGrant());
     } catch (RuntimeException e) {
-      // Fail closed: any verifier failure is a refusal, and its message may name claims but no token.
-      log.debug("Refused a grant on stream {}: {}", stream.id(), e.getMessage());
-      AgentStatus.send(stream, 401, "Unauthorized", "the grant was refused by the agent");
+      refuseGrant(stream, e);
       return;
     }
+    if (admit(stream, grant)) {
+      provisionAndForward(stream, incoming, request, grant);
+    }
+  }
+
+  private static void refuseGrant(Channel stream, RuntimeException e) {
+    // Fail closed: any verifier failure is a refusal, and its message may name claims but no token.
+    log.debug("Refused a grant on stream {}: {}", stream.id(), e.getMessage());
+    AgentStatus.send(stream, 401, "Unauthorized", "the grant was refused by the agent");
+  }
+
+  /** Expiry and revocation, then tracks the stream under its subject; false if answered (refused). */
+  private boolean admit(Channel stream, Grant grant) {
     if (grant.isExpiredAt(context.clock().instant())) {
       AgentStatus.send(stream, 401, "Unauthorized", "the grant has expired");
-      return;
+      return false;
     }
     if (context.grants().isRevoked(grant)) {
       AgentStatus.send(stream, 403, "Forbidden", "access was revoked for " + grant.subject().id());
-      return;
+      return false;
     }
-    if (!context.grants().track(grant, stream)) {
-      return;
-    }
+    return context.grants().track(grant, stream);
+  }
+
+  /** On the executor: provisioning may call kube-apiserver. */
+  private void provisionAndForward(Channel stream, AgentIncoming incoming, ForwardRequest request, Grant grant) {
     ProvisionedAccount account;
     try {
       account = context.accounts().ensure(grant);
@@ -160,29 +215,79 @@ final class AgentStreamHandler extends ChannelInboundHandlerAdapter {
     forward(stream, incoming, request, account);
   }
 
+  /**
+   * On the executor, or on the event loop for a body-less request to a non-blocking forwarder. The answer is
+   * handled where the forwarder completes it.
+   */
   private void forward(
       Channel stream, AgentIncoming incoming, ForwardRequest request, ProvisionedAccount account) {
-    ForwardResponse answer;
+    CompletableFuture<ForwardResponse> answer;
     try {
-      answer = context.forwarder().forward(request, account.token());
+      answer = context.forwarder().forwardAsync(request, account.token());
     } catch (IllegalArgumentException e) {
       AgentStatus.send(stream, 400, "BadRequest", "the agent refused the request: " + e.getMessage());
       return;
     } catch (RuntimeException e) {
-      log.warn("Forwarding on stream {} failed: {}", stream.id(), e.toString());
-      AgentStatus.send(stream, 502, "InternalError", "kube-apiserver could not be reached");
+      unreachable(stream, e);
       return;
     }
+    Thread caller = Thread.currentThread();
+    answer.whenComplete(
+        (response, failure) -> {
+          if (failure != null) {
+            unreachable(stream, failure);
+          } else {
+            // A blocking body may be copied here only on the agent's own worker that called forward.
+            boolean onWorker = Thread.currentThread() == caller && !stream.eventLoop().inEventLoop();
+            onAnswer(stream, incoming, response, onWorker);
+          }
+        });
+  }
+
+  private static void unreachable(Channel stream, Throwable failure) {
+    Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+    log.warn("Forwarding on stream {} failed: {}", stream.id(), cause.toString());
+    AgentStatus.send(stream, 502, "InternalError", "kube-apiserver could not be reached");
+  }
+
+  /** On whichever thread completed the forward: the forwarder's, the executor's or the event loop. */
+  private void onAnswer(Channel stream, AgentIncoming incoming, ForwardResponse answer, boolean onWorker) {
     if (incoming.upgrade() != null) {
       stream.eventLoop().execute(() -> respond(stream, incoming, answer, null));
       return;
     }
+    Optional<Flow.Publisher<ByteBuffer>> publisher = answer.bodyPublisher();
+    if (publisher.isPresent()) {
+      AgentResponseStream copier = new AgentResponseStream(stream, responseHeaders(answer));
+      stream.eventLoop().execute(() -> attach(stream, answer, copier));
+      copier.start(publisher.get());
+      return;
+    }
+    if (onWorker) {
+      copyBlocking(stream, incoming, answer);
+    } else {
+      offload(stream, () -> copyBlocking(stream, incoming, answer)); // never block a loop or the forwarder
+    }
+  }
+
+  /** On the event loop: remember what to stop when the stream closes. */
+  private void attach(Channel stream, ForwardResponse answer, AgentResponseStream copier) {
+    response = answer;
+    bodyCopier = copier;
+    if (closed || !stream.isActive()) {
+      copier.close();
+      closeQuietly(answer);
+    }
+  }
+
+  /** On a worker: a body behind a blocking {@link java.io.InputStream}. */
+  private void copyBlocking(Channel stream, AgentIncoming incoming, ForwardResponse answer) {
     long length = smallContentLength(incoming, answer);
     if (length >= 0) {
       // A small answer of known length: read it here, then headers, body and end leave in one event-loop task.
       ByteBuf whole;
       try {
-        whole = readFully(stream, answer.body(), (int) length);
+        whole = readFully(answer.body(), (int) length);
       } catch (IOException | RuntimeException e) {
         log.debug("Response body of stream {} failed; resetting it: {}", stream.id(), e.toString());
         closeQuietly(answer);
@@ -226,7 +331,7 @@ final class AgentStreamHandler extends ChannelInboundHandlerAdapter {
     return length <= AgentResponsePump.CHUNK_SIZE ? length : -1;
   }
 
-  private static ByteBuf readFully(Channel stream, java.io.InputStream body, int length) throws IOException {
+  private static ByteBuf readFully(java.io.InputStream body, int length) throws IOException {
     byte[] bytes = body.readNBytes(length);
     if (bytes.length < length) {
       throw new IOException("the body ended after " + bytes.length + " of " + length + " bytes");
@@ -309,6 +414,9 @@ final class AgentStreamHandler extends ChannelInboundHandlerAdapter {
     if (pump != null) {
       pump.writabilityChanged();
     }
+    if (bodyCopier != null) {
+      bodyCopier.writabilityChanged();
+    }
     super.channelWritabilityChanged(ctx);
   }
 
@@ -320,6 +428,9 @@ final class AgentStreamHandler extends ChannelInboundHandlerAdapter {
     }
     if (pump != null) {
       pump.stop();
+    }
+    if (bodyCopier != null) {
+      bodyCopier.close();
     }
     ForwardResponse answer = response;
     if (answer != null) {

@@ -1,6 +1,7 @@
 package dev.jitaccess.relay.internal;
 
 import dev.jitaccess.api.Grant;
+import org.jspecify.annotations.Nullable;
 
 /**
  * How the agent verifies a signed grant. The lead wires it to {@code GrantVerifier} (signature from the
@@ -17,4 +18,16 @@ public interface GrantCheck {
    * @throws dev.jitaccess.api.JitAccessException if it is rejected
    */
   Grant verify(String jws);
+
+  /**
+   * The grant, if it can be had without verifying a signature (it was verified before and is remembered);
+   * never blocks. The default knows nothing.
+   *
+   * @param jws the compact JWS
+   * @return the grant, or null when {@link #verify} is needed
+   * @throws dev.jitaccess.api.JitAccessException if the remembered grant is refused now (expired)
+   */
+  default @Nullable Grant verifyIfCached(String jws) {
+    return null;
+  }
 }
