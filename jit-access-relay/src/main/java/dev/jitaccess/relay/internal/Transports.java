@@ -15,6 +15,7 @@ import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.SslProvider;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import java.util.function.Supplier;
 
 /**
  * The one place that picks the relay's I/O transport and TLS implementation: epoll and OpenSSL (Netty's
@@ -79,19 +80,24 @@ public record Transports(boolean epoll, boolean openSsl) {
   public static String nativeUnavailabilityCause() {
     StringBuilder why = new StringBuilder();
     if (!epollAvailable()) {
-      why.append("epoll: ").append(cause(Epoll.unavailabilityCause()));
+      why.append("epoll: ").append(cause(Epoll::unavailabilityCause));
     }
     if (!openSslAvailable()) {
       if (why.length() > 0) {
         why.append("; ");
       }
-      why.append("OpenSSL: ").append(cause(OpenSsl.unavailabilityCause()));
+      why.append("OpenSSL: ").append(cause(OpenSsl::unavailabilityCause));
     }
     return why.length() == 0 ? "available" : why.toString();
   }
 
-  private static String cause(Throwable t) {
-    return t == null ? "unknown" : t.toString();
+  private static String cause(Supplier<Throwable> netty) {
+    try {
+      Throwable t = netty.get();
+      return t == null ? "unknown" : t.toString();
+    } catch (LinkageError e) {
+      return "Netty's classes for it are not on the class path (" + e + ")";
+    }
   }
 
   /**
