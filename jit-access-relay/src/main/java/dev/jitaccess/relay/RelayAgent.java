@@ -11,6 +11,8 @@ import dev.jitaccess.relay.internal.AgentHousekeeping;
 import dev.jitaccess.relay.internal.AgentSettings;
 import dev.jitaccess.relay.internal.GrantCheck;
 import dev.jitaccess.relay.internal.HeartbeatSettings;
+import dev.jitaccess.relay.internal.Transports;
+import io.netty.channel.Channel;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import java.net.InetSocketAddress;
@@ -142,6 +144,16 @@ public final class RelayAgent implements AutoCloseable {
     return connector.isConnected();
   }
 
+  /** Tests: the transport and TLS implementation the agent uses. */
+  Transports transports() {
+    return connector.transports();
+  }
+
+  /** Tests: the tunnel connection or the current attempt, null before the first. */
+  @Nullable Channel tunnelChannel() {
+    return connector.channel();
+  }
+
   /** Closes the tunnel (failing in-flight requests) and stops reconnecting; never throws. */
   @Override
   public void close() {
@@ -176,6 +188,8 @@ public final class RelayAgent implements AutoCloseable {
     private @Nullable Duration sweepPeriod;
     private @Nullable Boolean refuseOverprivileged;
     private @Nullable ScheduledExecutorService sweepScheduler;
+    private @Nullable Boolean nativeTransport;
+    private @Nullable Integer ioThreads;
 
     private Builder() {}
 
@@ -460,6 +474,41 @@ public final class RelayAgent implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Whether to use epoll and OpenSSL (Netty's BoringSSL build) when their Netty native libraries
+     * ({@code netty-transport-native-epoll}, {@code netty-tcnative-boringssl-static}) are on the class path and
+     * load; each falls back on its own to NIO or the JDK's TLS where it does not. False: NIO and the JDK's TLS
+     * always. Default true. The choice is logged at INFO when the agent starts. Host name verification of the
+     * relay and the trusted certificates work the same with both.
+     *
+     * @param enabled true to use the native transport and TLS where available
+     * @return this builder
+     * @throws IllegalStateException if already set
+     */
+    public Builder nativeTransport(boolean enabled) {
+      once(this.nativeTransport, "nativeTransport");
+      this.nativeTransport = enabled;
+      return this;
+    }
+
+    /**
+     * How many event loop threads the agent uses. Default 1: the agent has one tunnel, and all of a
+     * connection's streams run on one loop; blocking work runs on the {@linkplain #executor(Executor) executor}.
+     *
+     * @param threads the thread count, at least 1
+     * @return this builder
+     * @throws IllegalArgumentException if below 1
+     * @throws IllegalStateException if already set
+     */
+    public Builder ioThreads(int threads) {
+      once(this.ioThreads, "ioThreads");
+      if (threads < 1) {
+        throw new IllegalArgumentException("ioThreads must be at least 1 but was " + threads);
+      }
+      this.ioThreads = threads;
+      return this;
+    }
+
     /** Tests: the scheduler the sweeps run on; the agent owns it and shuts it down. */
     Builder sweepScheduler(ScheduledExecutorService scheduler) {
       Objects.requireNonNull(scheduler, "sweepScheduler");
@@ -490,13 +539,15 @@ public final class RelayAgent implements AutoCloseable {
       ClusterForwarder clusterForwarder = require(forwarder, "forwarder");
       GrantCheck check = require(grantCheck, "grantVerifier");
       InstantSource agentClock = clock != null ? clock : InstantSource.system();
+      Transports transports = Transports.select(!Boolean.FALSE.equals(nativeTransport));
+      SslContext tls = sslContext(transports);
       ExecutorService owned = executor == null ? newWorkerPool() : null;
       AgentSettings settings =
           new AgentSettings(
               uri.getHost(),
               uri.getPort() < 0 ? 443 : uri.getPort(),
               proxy == null ? null : InetSocketAddress.createUnresolved(proxy.getHost(), proxy.getPort()),
-              sslContext(),
+              tls,
               credentialSupplier,
               check,
               accountProvisioner,
@@ -507,7 +558,9 @@ public final class RelayAgent implements AutoCloseable {
               backoffInitial != null ? backoffInitial : Duration.ofMillis(DEFAULT_BACKOFF_INITIAL_MILLIS),
               backoffMax != null ? backoffMax : Duration.ofSeconds(DEFAULT_BACKOFF_MAX_SECONDS),
               tombstoneRetention != null ? tombstoneRetention : DEFAULT_TOMBSTONE_RETENTION,
-              revocationStore != null ? revocationStore : new InMemoryRevocationStore(agentClock));
+              revocationStore != null ? revocationStore : new InMemoryRevocationStore(agentClock),
+              transports,
+              ioThreads != null ? ioThreads : 1);
       AgentHousekeeping housekeeping =
           new AgentHousekeeping(
               accountProvisioner,
@@ -524,9 +577,10 @@ public final class RelayAgent implements AutoCloseable {
       return value;
     }
 
-    private SslContext sslContext() {
+    private SslContext sslContext(Transports transports) {
       SslContextBuilder tls =
           SslContextBuilder.forClient()
+              .sslProvider(transports.sslProvider())
               .protocols("TLSv1.3", "TLSv1.2")
               .endpointIdentificationAlgorithm("HTTPS");
       if (trusted != null) {

@@ -8,20 +8,17 @@ import dev.jitaccess.relay.internal.KubeconfigWriter;
 import dev.jitaccess.relay.internal.SubjectLimiter;
 import dev.jitaccess.relay.internal.TunnelListener;
 import dev.jitaccess.relay.internal.TunnelRegistry;
+import dev.jitaccess.relay.internal.Transports;
 import dev.jitaccess.relay.internal.UserChannelInitializer;
 import dev.jitaccess.relay.internal.UserSideConfig;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http2.Http2SecurityUtil;
 import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
-import io.netty.handler.ssl.SslProvider;
 import io.netty.handler.ssl.SupportedCipherSuiteFilter;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -75,14 +72,21 @@ public final class RelayServer implements AutoCloseable {
 
   private final Builder config;
   private final Object lock = new Object();
+  private final Transports transports;
+  /** Accepts connections on both listeners: one thread. */
+  private @Nullable EventLoopGroup bossGroup;
+  /** Serves the user connections and the agent tunnels: {@code ioThreads} threads. */
   private @Nullable EventLoopGroup group;
   private @Nullable ExecutorService executor;
   private @Nullable Channel userChannel;
   private @Nullable TunnelListener tunnelListener;
+  private @Nullable SslContext userTls;
+  private @Nullable SslContext tunnelTls;
   private volatile boolean closed;
 
   private RelayServer(Builder builder) {
     this.config = builder.copy();
+    this.transports = Transports.select(builder.nativeTransport);
   }
 
   /**
@@ -106,36 +110,38 @@ public final class RelayServer implements AutoCloseable {
       if (group != null || closed) {
         throw new IllegalStateException("the relay server was already started or closed");
       }
-      TunnelRegistry registry = tunnelRegistry();
-      if (config.jitAccess != null) {
-        config.jitAccess.addRevocationListener(
-            (subject, cluster) -> {
-              if (!closed) {
-                registry.revoke(subject, cluster);
-              }
-            });
-      }
+      bossGroup = transports.newGroup(1, "jit-relay-boss");
+      group = transports.newGroup(config.ioThreads, "jit-relay-io");
+      EventLoopGroup boss = bossGroup;
+      EventLoopGroup loops = group;
       ExecutorService pool = newExecutor();
-      UserSideConfig userSide =
-          new UserSideConfig(
-              Objects.requireNonNull(config.accessEngine),
-              registry,
-              pool,
-              config.maxHeaderSize,
-              config.maxBodySize,
-              config.headerReadTimeout,
-              config.idleTimeout,
-              new SubjectLimiter(config.maxConcurrentRequestsPerSubject),
-              config.maxConcurrentStreams);
-      EventLoopGroup loops = new MultiThreadIoEventLoopGroup(NioIoHandler.newFactory());
-      group = loops;
       executor = pool;
       try {
+        TunnelRegistry registry = tunnelRegistry(boss, loops);
+        if (config.jitAccess != null) {
+          config.jitAccess.addRevocationListener(
+              (subject, cluster) -> {
+                if (!closed) {
+                  registry.revoke(subject, cluster);
+                }
+              });
+        }
+        UserSideConfig userSide =
+            new UserSideConfig(
+                Objects.requireNonNull(config.accessEngine),
+                registry,
+                pool,
+                config.maxHeaderSize,
+                config.maxBodySize,
+                config.headerReadTimeout,
+                config.idleTimeout,
+                new SubjectLimiter(config.maxConcurrentRequestsPerSubject),
+                config.maxConcurrentStreams);
         userChannel =
             new ServerBootstrap()
-                .group(loops)
-                .channel(NioServerSocketChannel.class)
-                .childHandler(new UserChannelInitializer(sslContext(), userSide))
+                .group(boss, loops)
+                .channel(transports.serverChannel())
+                .childHandler(new UserChannelInitializer(newUserSslContext(), userSide))
                 .bind(config.bindAddress)
                 .sync()
                 .channel();
@@ -143,16 +149,23 @@ public final class RelayServer implements AutoCloseable {
         Thread.currentThread().interrupt();
         close();
         throw new RelayException("interrupted while binding " + config.bindAddress, e);
+      } catch (RelayException e) {
+        close();
+        throw e;
       } catch (RuntimeException e) {
         close();
         throw new RelayException("cannot bind the relay's user listener to " + config.bindAddress, e);
       }
-      log.info("Relay user listener on {}", userChannel.localAddress());
+      log.info(
+          "Relay user listener on {} ({}; {} I/O thread(s) shared with the tunnel listener)",
+          userChannel.localAddress(),
+          transports.describe(),
+          config.ioThreads);
       return this;
     }
   }
 
-  private TunnelRegistry tunnelRegistry() {
+  private TunnelRegistry tunnelRegistry(EventLoopGroup boss, EventLoopGroup loops) {
     if (config.tunnelRegistry != null) {
       return config.tunnelRegistry;
     }
@@ -161,17 +174,21 @@ public final class RelayServer implements AutoCloseable {
             ? config.tunnelBindAddress
             : new InetSocketAddress(config.bindAddress.getAddress(), 0);
     TunnelListener listener =
-        new TunnelListener().start(address, tunnelSslContext(), Objects.requireNonNull(config.accessEngine));
+        new TunnelListener()
+            .start(
+                address, newTunnelSslContext(), Objects.requireNonNull(config.accessEngine), transports, boss, loops);
     tunnelListener = listener;
     return listener.registry();
   }
 
-  private SslContext tunnelSslContext() {
+  private SslContext newTunnelSslContext() {
     try {
-      return SslContextBuilder.forServer(config.key, config.chain)
-          .sslProvider(SslProvider.JDK)
-          .protocols("TLSv1.3", "TLSv1.2")
-          .build();
+      tunnelTls =
+          SslContextBuilder.forServer(config.key, config.chain)
+              .sslProvider(transports.sslProvider())
+              .protocols("TLSv1.3", "TLSv1.2")
+              .build();
+      return tunnelTls;
     } catch (SSLException | IllegalArgumentException e) {
       throw new RelayException("the relay's TLS key and certificate chain are not usable for the tunnel", e);
     }
@@ -195,20 +212,22 @@ public final class RelayServer implements AutoCloseable {
     return pool;
   }
 
-  private SslContext sslContext() {
+  private SslContext newUserSslContext() {
     try {
-      return SslContextBuilder.forServer(config.key, config.chain)
-          .sslProvider(SslProvider.JDK)
-          .protocols("TLSv1.3", "TLSv1.2")
-          .ciphers(Http2SecurityUtil.CIPHERS, SupportedCipherSuiteFilter.INSTANCE)
-          .applicationProtocolConfig(
-              new ApplicationProtocolConfig(
-                  ApplicationProtocolConfig.Protocol.ALPN,
-                  ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
-                  ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
-                  ApplicationProtocolNames.HTTP_2,
-                  ApplicationProtocolNames.HTTP_1_1))
-          .build();
+      userTls =
+          SslContextBuilder.forServer(config.key, config.chain)
+              .sslProvider(transports.sslProvider())
+              .protocols("TLSv1.3", "TLSv1.2")
+              .ciphers(Http2SecurityUtil.CIPHERS, SupportedCipherSuiteFilter.INSTANCE)
+              .applicationProtocolConfig(
+                  new ApplicationProtocolConfig(
+                      ApplicationProtocolConfig.Protocol.ALPN,
+                      ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                      ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
+                      ApplicationProtocolNames.HTTP_2,
+                      ApplicationProtocolNames.HTTP_1_1))
+              .build();
+      return userTls;
     } catch (SSLException | IllegalArgumentException e) {
       throw new RelayException("the relay's TLS key and certificate chain are not usable", e);
     }
@@ -273,6 +292,32 @@ public final class RelayServer implements AutoCloseable {
     return literal.contains(":") ? "[" + literal + "]" : literal;
   }
 
+  /** Tests: the transport and TLS implementation this server uses. */
+  Transports transports() {
+    return transports;
+  }
+
+  /** Tests: the user side's listening channel, null unless started. */
+  @Nullable Channel userListener() {
+    synchronized (lock) {
+      return userChannel;
+    }
+  }
+
+  /** Tests: the user side's TLS context, null before start. */
+  @Nullable SslContext userSslContext() {
+    synchronized (lock) {
+      return userTls;
+    }
+  }
+
+  /** Tests: the tunnel listener's TLS context, null before start or with an external tunnel registry. */
+  @Nullable SslContext tunnelSslContext() {
+    synchronized (lock) {
+      return tunnelTls;
+    }
+  }
+
   /** Stops listening and closes every connection. Idempotent. */
   @Override
   public void close() {
@@ -282,17 +327,21 @@ public final class RelayServer implements AutoCloseable {
         userChannel.close().awaitUninterruptibly();
         userChannel = null;
       }
+      if (tunnelListener != null) {
+        tunnelListener.close();
+        tunnelListener = null;
+      }
       if (group != null) {
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
         group = null;
       }
+      if (bossGroup != null) {
+        bossGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
+        bossGroup = null;
+      }
       if (executor != null) {
         executor.shutdownNow();
         executor = null;
-      }
-      if (tunnelListener != null) {
-        tunnelListener.close();
-        tunnelListener = null;
       }
     }
   }
@@ -319,8 +368,41 @@ public final class RelayServer implements AutoCloseable {
     private @Nullable AccessEngine accessEngine;
     private @Nullable JitAccess jitAccess;
     private @Nullable TunnelRegistry tunnelRegistry;
+    private boolean nativeTransport = true;
+    private int ioThreads = Runtime.getRuntime().availableProcessors();
 
     private Builder() {}
+
+    /**
+     * Whether to use epoll and OpenSSL (Netty's BoringSSL build) when their Netty native libraries
+     * ({@code netty-transport-native-epoll}, {@code netty-tcnative-boringssl-static}) are on the class path and
+     * load; each falls back on its own to NIO or the JDK's TLS where it does not. False: NIO and the JDK's TLS
+     * always. Default true. The choice is logged at INFO when the server starts.
+     *
+     * @param enabled true to use the native transport and TLS where available
+     * @return this builder
+     */
+    public Builder nativeTransport(boolean enabled) {
+      this.nativeTransport = enabled;
+      return this;
+    }
+
+    /**
+     * How many event loop threads serve the connections, user and agent tunnels alike (one more thread accepts
+     * connections on both listeners). Default: the number of available processors. The loops never block:
+     * authorization runs on a pool of its own.
+     *
+     * @param threads the thread count, at least 1
+     * @return this builder
+     * @throws IllegalArgumentException if below 1
+     */
+    public Builder ioThreads(int threads) {
+      if (threads < 1) {
+        throw new IllegalArgumentException("ioThreads must be at least 1 but was " + threads);
+      }
+      this.ioThreads = threads;
+      return this;
+    }
 
     /**
      * Where kubectl connects. Default: loopback, an ephemeral port.
@@ -547,6 +629,8 @@ public final class RelayServer implements AutoCloseable {
       b.accessEngine = accessEngine;
       b.jitAccess = jitAccess;
       b.tunnelRegistry = tunnelRegistry;
+      b.nativeTransport = nativeTransport;
+      b.ioThreads = ioThreads;
       return b;
     }
 

@@ -8,10 +8,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.proxy.HttpProxyHandler;
@@ -37,8 +34,8 @@ public final class AgentConnector implements AutoCloseable {
 
   private final AgentSettings settings;
   private final AgentContext context;
-  // One tunnel, one connection: all of its streams run on one event loop anyway.
-  private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+  // One tunnel, one connection: all of its streams run on one event loop anyway (the default of 1 thread).
+  private final EventLoopGroup group;
   private final Backoff backoff;
   private volatile boolean closed;
   private volatile @Nullable Channel tunnel;
@@ -52,6 +49,7 @@ public final class AgentConnector implements AutoCloseable {
    */
   public AgentConnector(AgentSettings settings) {
     this.settings = settings;
+    this.group = settings.transports().newGroup(settings.ioThreads(), "jit-agent-io");
     this.context =
         new AgentContext(
             settings.grantCheck(),
@@ -77,6 +75,7 @@ public final class AgentConnector implements AutoCloseable {
 
   /** Dials the relay now, and again whenever the tunnel is lost, until {@link #close()}. */
   public void start() {
+    log.info("Agent uses {} to reach the relay {}", settings.transports().describe(), settings.relayHost());
     group.execute(this::connect);
   }
 
@@ -103,7 +102,7 @@ public final class AgentConnector implements AutoCloseable {
     Bootstrap bootstrap =
         new Bootstrap()
             .group(group)
-            .channel(NioSocketChannel.class)
+            .channel(settings.transports().socketChannel())
             .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 10_000)
             .handler(
                 new ChannelInitializer<SocketChannel>() {
@@ -199,6 +198,24 @@ public final class AgentConnector implements AutoCloseable {
     } catch (java.util.concurrent.RejectedExecutionException e) {
       // shutting down
     }
+  }
+
+  /**
+   * The transport and TLS implementation this connector uses.
+   *
+   * @return the settings' choice
+   */
+  public Transports transports() {
+    return settings.transports();
+  }
+
+  /**
+   * The current tunnel connection or connection attempt.
+   *
+   * @return the channel, or null before the first attempt
+   */
+  public @Nullable Channel channel() {
+    return tunnel;
   }
 
   /** Closes the tunnel and stops reconnecting. */

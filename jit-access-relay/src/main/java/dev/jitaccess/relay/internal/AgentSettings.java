@@ -29,6 +29,8 @@ import org.jspecify.annotations.Nullable;
  * @param backoffMax the reconnect delay cap
  * @param tombstoneRetention how long a revocation is remembered
  * @param revocationStore where tombstones are kept across restarts
+ * @param transports the I/O transport and TLS implementation ({@code sslContext} was built for it)
+ * @param ioThreads the event loop threads, at least 1
  */
 public record AgentSettings(
     String relayHost,
@@ -45,4 +47,14 @@ public record AgentSettings(
     Duration backoffInitial,
     Duration backoffMax,
     Duration tombstoneRetention,
-    RevocationStore revocationStore) {}
+    RevocationStore revocationStore,
+    Transports transports,
+    int ioThreads) {
+
+  /** Checks what the builder cannot get wrong by type. */
+  public AgentSettings {
+    if (ioThreads < 1) {
+      throw new IllegalArgumentException("ioThreads must be at least 1 but was " + ioThreads);
+    }
+  }
+}

@@ -5,16 +5,15 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.ssl.SslContext;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -37,13 +36,16 @@ public final class TunnelListener implements AutoCloseable {
   static final int MAX_CONNECT_HEADER_SIZE = 20 * 1024;
 
   private final DefaultTunnelRegistry registry = new DefaultTunnelRegistry();
+  /** Every open agent connection, handshaking or tunnel, so close() ends them also on shared event loops. */
+  private final Set<Channel> connections = ConcurrentHashMap.newKeySet();
   private final HeartbeatSettings heartbeat;
   private final Duration handshakeTimeout;
-  private @Nullable EventLoopGroup bossGroup;
-  private @Nullable EventLoopGroup workerGroup;
+  /** Groups this listener created and shuts down (none when it runs on its server's groups). */
+  private @Nullable EventLoopGroup ownedBossGroup;
+  private @Nullable EventLoopGroup ownedWorkerGroup;
   private @Nullable ThreadPoolExecutor verifier;
   private @Nullable Channel serverChannel;
-  private boolean closed;
+  private volatile boolean closed;
 
   /** A listener with the default heartbeat (PING every 10 s, dead after 30 s) and a 10 s handshake limit. */
   public TunnelListener() {
@@ -65,7 +67,8 @@ public final class TunnelListener implements AutoCloseable {
   }
 
   /**
-   * Binds the listener.
+   * Binds the listener on event loops of its own (epoll and one loop per core where available, else NIO),
+   * which {@link #close()} shuts down.
    *
    * @param bindAddress where to listen; port 0 picks a free port
    * @param sslContext the server TLS context (TLS 1.2/1.3)
@@ -79,21 +82,55 @@ public final class TunnelListener implements AutoCloseable {
     if (serverChannel != null || closed) {
       throw new IllegalStateException("the tunnel listener was already started");
     }
+    Transports transports = Transports.select(true);
+    ownedBossGroup = transports.newGroup(1, "jit-tunnel-boss");
+    ownedWorkerGroup = transports.newGroup(Runtime.getRuntime().availableProcessors(), "jit-tunnel-io");
+    return start(bindAddress, sslContext, engine, transports, ownedBossGroup, ownedWorkerGroup);
+  }
+
+  /**
+   * Binds the listener on the given event loops (shared with the relay's user side), which {@link #close()}
+   * leaves running.
+   *
+   * @param bindAddress where to listen; port 0 picks a free port
+   * @param sslContext the server TLS context (TLS 1.2/1.3)
+   * @param engine verifies agent credentials and receives audit events
+   * @param transports the transport the groups were made for
+   * @param bossGroup accepts connections
+   * @param workerGroup serves them
+   * @return this listener
+   * @throws IllegalStateException if it was already started
+   * @throws dev.jitaccess.api.RelayException if the address cannot be bound
+   */
+  public synchronized TunnelListener start(
+      InetSocketAddress bindAddress,
+      SslContext sslContext,
+      AccessEngine engine,
+      Transports transports,
+      EventLoopGroup bossGroup,
+      EventLoopGroup workerGroup) {
+    if (serverChannel != null || closed) {
+      throw new IllegalStateException("the tunnel listener was already started");
+    }
     Objects.requireNonNull(sslContext, "sslContext");
     Objects.requireNonNull(engine, "engine");
-    bossGroup = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-    workerGroup = new MultiThreadIoEventLoopGroup(NioIoHandler.newFactory());
     verifier = newVerifierPool();
     ThreadPoolExecutor verifierPool = verifier;
     ServerBootstrap bootstrap =
         new ServerBootstrap()
             .group(bossGroup, workerGroup)
-            .channel(NioServerSocketChannel.class)
+            .channel(transports.serverChannel())
             .option(ChannelOption.SO_REUSEADDR, true)
             .childHandler(
                 new ChannelInitializer<SocketChannel>() {
                   @Override
                   protected void initChannel(SocketChannel ch) {
+                    connections.add(ch);
+                    ch.closeFuture().addListener(f -> connections.remove(ch));
+                    if (closed) {
+                      ch.close();
+                      return;
+                    }
                     HttpDecoderConfig limits =
                         new HttpDecoderConfig()
                             .setMaxInitialLineLength(1024)
@@ -167,11 +204,14 @@ public final class TunnelListener implements AutoCloseable {
     if (serverChannel != null) {
       serverChannel.close().syncUninterruptibly();
     }
-    if (workerGroup != null) {
-      workerGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+    for (Channel connection : connections) {
+      connection.close().awaitUninterruptibly();
     }
-    if (bossGroup != null) {
-      bossGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+    if (ownedWorkerGroup != null) {
+      ownedWorkerGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+    if (ownedBossGroup != null) {
+      ownedBossGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     }
     if (verifier != null) {
       verifier.shutdownNow();
