@@ -4,6 +4,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http2.DefaultHttp2WindowUpdateFrame;
+import io.netty.handler.codec.http2.Http2ConnectionPrefaceAndSettingsFrameWrittenEvent;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2GoAwayFrame;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
@@ -30,12 +31,10 @@ final class Http2Connection extends ChannelInboundHandlerAdapter {
   /** The connection window the forwarder announces right after the preface. */
   static final int CONNECTION_WINDOW = 32 * 1024 * 1024;
 
-  /** The initial connection window of HTTP/2 (RFC 9113 §6.9.2). */
-  private static final int DEFAULT_WINDOW = 65_535;
-
   private final Http2Pool pool;
   private final Supplier<Http2FrameCodec> codecs;
   private @Nullable Channel channel;
+  private @Nullable Http2FrameCodec codec;
   private boolean ready;
 
   /** The server's SETTINGS_MAX_CONCURRENT_STREAMS; unlimited until it says otherwise. */
@@ -83,10 +82,21 @@ final class Http2Connection extends ChannelInboundHandlerAdapter {
         ctx.close();
         return;
       }
-      ctx.pipeline().addBefore(ctx.name(), "h2", codecs.get());
+      Http2FrameCodec h2 = codecs.get();
+      codec = h2;
+      ctx.pipeline().addBefore(ctx.name(), "h2", h2);
       // Server push is disabled in our SETTINGS, so the server never opens a stream; refuse any anyway.
       ctx.pipeline().addBefore(ctx.name(), "streams", new Http2MultiplexHandler(new RefuseStreams()));
-      ctx.writeAndFlush(new DefaultHttp2WindowUpdateFrame(CONNECTION_WINDOW - DEFAULT_WINDOW));
+      return;
+    }
+    if (evt instanceof Http2ConnectionPrefaceAndSettingsFrameWrittenEvent && codec != null) {
+      // Right after the preface. The codec itself already grew the connection window a little (twice the
+      // stream window's excess over 64 KiB); top it up to CONNECTION_WINDOW.
+      io.netty.handler.codec.http2.Http2Connection connection = codec.connection();
+      int announced = connection.local().flowController().initialWindowSize(connection.connectionStream());
+      if (announced < CONNECTION_WINDOW) {
+        ctx.writeAndFlush(new DefaultHttp2WindowUpdateFrame(CONNECTION_WINDOW - announced));
+      }
       return;
     }
     ReferenceCountUtil.release(evt);
