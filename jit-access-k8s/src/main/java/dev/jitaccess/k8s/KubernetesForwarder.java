@@ -265,7 +265,11 @@ public final class KubernetesForwarder implements ClusterForwarder, AutoCloseabl
       ApiEndpoint endpoint = ApiEndpoint.parse(apiClient.getBasePath());
       Proxy proxy = client.proxy();
       Http2Forwarder http2 = null;
-      if (endpoint.https() && (proxy == null || proxy.equals(Proxy.NO_PROXY))) {
+      // Without the client's trust manager (an SSLSocketFactory set without one) Netty could not trust
+      // exactly what OkHttp trusts: such clients stay on OkHttp.
+      if (endpoint.https()
+          && (proxy == null || proxy.equals(Proxy.NO_PROXY))
+          && client.x509TrustManager() != null) {
         http2 =
             new Http2Forwarder(
                 endpoint,
