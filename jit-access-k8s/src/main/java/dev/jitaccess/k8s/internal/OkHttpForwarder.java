@@ -13,6 +13,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import okhttp3.Authenticator;
 import okhttp3.CookieJar;
 import okhttp3.Dispatcher;
@@ -91,13 +92,7 @@ public final class OkHttpForwarder {
    * @throws dev.jitaccess.api.RelayException if kube-apiserver did not answer
    */
   public ForwardResponse forward(GuardedRequest guarded, ForwardRequest request, String bearerToken) {
-    HttpUrl url = HttpUrl.parse(endpoint.url(guarded.pathAndQuery()));
-    if (url == null
-        || !url.encodedPath().equals(endpoint.prefix() + guarded.path())
-        || !Objects.equals(url.encodedQuery(), guarded.query())) {
-      throw new IllegalArgumentException(
-          "path '" + guarded.pathAndQuery() + "' is refused: it would not be sent byte-for-byte");
-    }
+    HttpUrl url = checkedUrl(endpoint, guarded);
     Request.Builder builder = new Request.Builder().url(url);
     boolean acceptEncoding = false;
     for (Map.Entry<String, String> header : guarded.headers()) {
@@ -129,6 +124,37 @@ public final class OkHttpForwarder {
           e);
     }
     return new OkHttpForwardResponse(response, headersOf(response.headers()));
+  }
+
+  /**
+   * Sends a checked request on a thread of this client's dispatcher, for a caller that must not block (the
+   * HTTP/2 forwarder falling back to HTTP/1.1).
+   */
+  public CompletableFuture<ForwardResponse> forwardLater(
+      GuardedRequest guarded, ForwardRequest request, String bearerToken) {
+    return CompletableFuture.supplyAsync(
+        () -> forward(guarded, request, bearerToken), client.dispatcher().executorService());
+  }
+
+  /** Stops the threads of this client's own dispatcher; the connection pool belongs to the ApiClient. */
+  public void close() {
+    client.dispatcher().executorService().shutdown();
+  }
+
+  /**
+   * The absolute URL of a checked request.
+   *
+   * @throws IllegalArgumentException if the target would not be sent byte-for-byte
+   */
+  static HttpUrl checkedUrl(ApiEndpoint endpoint, GuardedRequest guarded) {
+    HttpUrl url = HttpUrl.parse(endpoint.url(guarded.pathAndQuery()));
+    if (url == null
+        || !url.encodedPath().equals(endpoint.prefix() + guarded.path())
+        || !Objects.equals(url.encodedQuery(), guarded.query())) {
+      throw new IllegalArgumentException(
+          "path '" + guarded.pathAndQuery() + "' is refused: it would not be sent byte-for-byte");
+    }
+    return url;
   }
 
   /**
