@@ -92,7 +92,7 @@ public final class KubernetesForwarder implements ClusterForwarder, AutoCloseabl
    */
   @Override
   public ForwardResponse forward(ForwardRequest request, String bearerToken) {
-    CompletableFuture<ForwardResponse> response = forwardAsync(request, bearerToken);
+    CompletableFuture<ForwardResponse> response = dispatch(request, bearerToken, true);
     try {
       return response.join();
     } catch (CompletionException e) {
@@ -113,12 +113,31 @@ public final class KubernetesForwarder implements ClusterForwarder, AutoCloseabl
    * <p>Non-blocking for a body-less, non-upgrade request to an {@code https} endpoint without proxy whose
    * server speaks HTTP/2 (see the class description); the response then offers a {@link
    * ForwardResponse#bodyPublisher() body publisher}, and {@link ForwardResponse#body()} as a blocking
-   * alternative. Any other request is sent on the calling thread, which waits for the head.
+   * alternative. Another body-less, non-upgrade request is sent on a thread of the forwarder's OkHttp
+   * dispatcher, so this method never blocks for one (see {@link #isNonBlocking()}); a request with a body
+   * and an upgrade request are sent on the calling thread, which waits for the head.
    *
    * @throws IllegalStateException if the forwarder is closed
    */
   @Override
   public CompletableFuture<ForwardResponse> forwardAsync(ForwardRequest request, String bearerToken) {
+    return dispatch(request, bearerToken, false);
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * @return true: a body-less, non-upgrade request that cannot go over HTTP/2 (plain {@code http}, a proxy, a
+   *     server without {@code h2}) is sent on a thread of the forwarder's OkHttp dispatcher instead of the
+   *     caller's
+   */
+  @Override
+  public boolean isNonBlocking() {
+    return true;
+  }
+
+  private CompletableFuture<ForwardResponse> dispatch(
+      ForwardRequest request, String bearerToken, boolean mayBlock) {
     Objects.requireNonNull(request, "request");
     Objects.requireNonNull(bearerToken, "bearerToken");
     if (closed.get()) {
@@ -133,6 +152,10 @@ public final class KubernetesForwarder implements ClusterForwarder, AutoCloseabl
                   Http2Forwarder.isNotHttp2(e)
                       ? plain.forwardLater(guarded, request, bearerToken)
                       : CompletableFuture.failedFuture(e));
+    }
+    if (!mayBlock && guarded.upgrade() == null && request.body() == null) {
+      plain.checkTarget(guarded); // refused at once, as promised, not in the future
+      return plain.forwardLater(guarded, request, bearerToken);
     }
     try {
       return CompletableFuture.completedFuture(

@@ -95,6 +95,28 @@ final class KubernetesForwarderTest {
   }
 
   @Test
+  void forwardAsyncOverPlainHttpNeverRunsOnTheCallersThreadAndRefusesAHostileTargetAtOnce(WireMockRuntimeInfo wm)
+      throws Exception {
+    stubFor(get(PODS).willReturn(okJson("{\"kind\":\"PodList\"}").withFixedDelay(300)));
+    KubernetesForwarder forwarder = forwarder(wm.getHttpBaseUrl());
+    assertThat(forwarder.isNonBlocking()).isTrue();
+
+    long started = System.nanoTime();
+    java.util.concurrent.CompletableFuture<ForwardResponse> answer =
+        forwarder.forwardAsync(ForwardRequest.of("GET", PODS, Map.of()), SA_TOKEN);
+    long returnedAfterMillis = (System.nanoTime() - started) / 1_000_000;
+
+    assertThat(returnedAfterMillis).isLessThan(250); // the server answers after 300 ms; the caller did not wait
+    try (ForwardResponse response = answer.get(5, java.util.concurrent.TimeUnit.SECONDS)) {
+      assertThat(response.status()).isEqualTo(200);
+      assertThat(new String(response.body().readAllBytes(), StandardCharsets.UTF_8)).contains("PodList");
+    }
+    assertThatThrownBy(() -> forwarder.forwardAsync(ForwardRequest.of("GET", "/api/v1/../secrets", Map.of()), SA_TOKEN))
+        .isInstanceOf(IllegalArgumentException.class);
+    forwarder.close();
+  }
+
+  @Test
   void passesTheQueryStringByteForByte(WireMockRuntimeInfo wm) throws Exception {
     String target =
         PODS

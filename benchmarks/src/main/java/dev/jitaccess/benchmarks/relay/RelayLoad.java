@@ -75,6 +75,13 @@ public final class RelayLoad {
   private ApiClient apiClient;
   private KubernetesAccountProvisioner provisioner;
   private KubernetesForwarder forwarder;
+
+  /** {@code -Drelay.native=false}: NIO and the JDK's TLS in the relay and the agent instead of epoll and OpenSSL. */
+  private static final boolean NATIVE = Boolean.parseBoolean(System.getProperty("relay.native", "true"));
+
+  /** {@code -Drelay.ioThreads=N}: the relay's event-loop threads (default: the number of processors). */
+  private static final int RELAY_IO_THREADS =
+      Integer.getInteger("relay.ioThreads", Runtime.getRuntime().availableProcessors());
   private RelayAgent agent;
   private HttpClient client;
   private String relayBase;
@@ -171,7 +178,14 @@ public final class RelayLoad {
             .policyProvider(grantAll)
             .auditSink(discard)
             .build();
-    relay = RelayServer.builder().tls(certs.serverKey(), certs.serverChain()).jitAccess(jit).build().start();
+    relay =
+        RelayServer.builder()
+            .tls(certs.serverKey(), certs.serverChain())
+            .jitAccess(jit)
+            .nativeTransport(NATIVE)
+            .ioThreads(RELAY_IO_THREADS)
+            .build()
+            .start();
     relayBase = "https://127.0.0.1:" + relay.port();
 
     apiClient = new ApiClient().setBasePath(stubBase).setSslCaCert(new ByteArrayInputStream(certs.caPem().getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
@@ -181,8 +195,8 @@ public final class RelayLoad {
     agent = newAgent(CLUSTER).start();
     client = newClient();
     waitUntilServing(client, "tok-bench");
-    log("setup: stub pid %d port %d, relay port %d, tunnel port %d; load %s",
-        stub.process.pid(), stub.port, relay.port(), relay.tunnelPort(), loadAverage());
+    log("setup: stub pid %d port %d, relay port %d, tunnel port %d; native %s, relay io threads %d; load %s",
+        stub.process.pid(), stub.port, relay.port(), relay.tunnelPort(), NATIVE, RELAY_IO_THREADS, loadAverage());
   }
 
   private RelayAgent newAgent(String cluster) {
@@ -193,6 +207,7 @@ public final class RelayLoad {
         .provisioner(provisioner)
         .forwarder(forwarder)
         .grantVerifier(jit.grantVerifier(cluster))
+        .nativeTransport(NATIVE)
         .sweepPeriod(Duration.ofMinutes(5))
         .build();
   }
@@ -226,6 +241,9 @@ public final class RelayLoad {
     }
     if (relay != null) {
       relay.close();
+    }
+    if (forwarder != null) {
+      forwarder.close();
     }
     if (stub != null) {
       stub.process.destroy();

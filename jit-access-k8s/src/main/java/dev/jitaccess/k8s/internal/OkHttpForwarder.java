@@ -136,6 +136,15 @@ public final class OkHttpForwarder {
         () -> forward(guarded, request, bearerToken), client.dispatcher().executorService());
   }
 
+  /**
+   * Checks that the target of a request would be sent byte-for-byte, without sending anything.
+   *
+   * @throws IllegalArgumentException if it would not
+   */
+  public void checkTarget(GuardedRequest guarded) {
+    checkedUrl(endpoint, guarded);
+  }
+
   /** Stops the threads of this client's own dispatcher; the connection pool belongs to the ApiClient. */
   public void close() {
     client.dispatcher().executorService().shutdown();

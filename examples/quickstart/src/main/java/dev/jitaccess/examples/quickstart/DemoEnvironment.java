@@ -79,6 +79,8 @@ final class DemoEnvironment implements AutoCloseable {
             .start();
     closeables.add(0, relay);
 
+    KubernetesForwarder forwarder = KubernetesForwarder.builder().apiClient(cluster.apiClient()).build();
+    closeables.add(0, forwarder);
     agent =
         RelayAgent.builder()
             .relayUri(URI.create("https://localhost:" + relay.tunnelPort()))
@@ -92,7 +94,7 @@ final class DemoEnvironment implements AutoCloseable {
                     .namespace(DemoCluster.AGENT_NAMESPACE)
                     .allowedClusterRoles(ALLOWED_CLUSTER_ROLES)
                     .build())
-            .forwarder(KubernetesForwarder.builder().apiClient(cluster.apiClient()).build())
+            .forwarder(forwarder)
             .build()
             .start();
     closeables.add(0, agent);
