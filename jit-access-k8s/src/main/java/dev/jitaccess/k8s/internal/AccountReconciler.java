@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 import org.jspecify.annotations.Nullable;
@@ -123,11 +124,23 @@ public final class AccountReconciler {
       boolean accountKnown,
       Instant now) {
     Map<String, String> annotations = annotations(grant, now);
-    if (!accountKnown || !accounts.patchAnnotations(owner.serviceAccount(), annotations)) {
-      accounts.createOrAdopt(owner, annotations);
+    // For an account not known here (a first request), the bindings are listed while the ServiceAccount is
+    // created: a read changes nothing, and every write below still comes after the owner exists.
+    CompletableFuture<List<BindingRef>> listed = accountKnown ? null : bindings.listLater(owner.selector());
+    try {
+      if (!accountKnown || !accounts.patchAnnotations(owner.serviceAccount(), annotations)) {
+        accounts.createOrAdopt(owner, annotations);
+      }
+    } catch (RuntimeException e) {
+      if (listed != null) {
+        ConcurrentCalls.awaitQuietly(listed); // never leave a call running behind a failure
+      }
+      throw e;
     }
+    List<BindingRef> existingBindings =
+        listed != null ? ConcurrentCalls.join(listed) : bindings.list(owner.selector());
     Set<String> present = new LinkedHashSet<>();
-    for (BindingRef existing : bindings.list(owner.selector())) {
+    for (BindingRef existing : existingBindings) {
       String key = key(existing.namespace(), existing.name());
       Permission wanted = desired.get(key);
       if (wanted != null

@@ -41,6 +41,14 @@ final class Bindings {
   }
 
   /** Every managed binding matching the label selector, ClusterRoleBindings first, all pages. */
+  /**
+   * Starts {@link #list} on the executor, for a caller with something else to do meanwhile (a read only: it
+   * changes nothing in the cluster).
+   */
+  CompletableFuture<List<BindingRef>> listLater(String labelSelector) {
+    return CompletableFuture.supplyAsync(() -> list(labelSelector), executor);
+  }
+
   List<BindingRef> list(String labelSelector) {
     // The two lists are independent: the RoleBindings are listed meanwhile on the executor.
     CompletableFuture<List<BindingRef>> roleBindings =
