@@ -115,6 +115,7 @@ public final class AgentConnector implements AutoCloseable {
                         .addLast(
                             "tls",
                             settings.sslContext().newHandler(ch.alloc(), settings.relayHost(), settings.relayPort()))
+                        .addLast("flush", Flushes.consolidating())
                         .addLast("http1", new HttpClientCodec(new HttpDecoderConfig(), false, false))
                         .addLast(
                             "handshake",

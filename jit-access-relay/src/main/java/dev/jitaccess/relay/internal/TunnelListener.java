@@ -138,6 +138,7 @@ public final class TunnelListener implements AutoCloseable {
                             .setMaxChunkSize(1024);
                     ch.pipeline()
                         .addLast("tls", sslContext.newHandler(ch.alloc()))
+                        .addLast("flush", Flushes.consolidating())
                         .addLast("http1", new HttpServerCodec(limits))
                         .addLast(
                             "connect",

@@ -54,7 +54,7 @@ public final class UserChannelInitializer extends ChannelInitializer<SocketChann
   protected void initChannel(SocketChannel ch) {
     SslHandler ssl = sslContext.newHandler(ch.alloc());
     ssl.setHandshakeTimeoutMillis(config.headerReadTimeout().toMillis());
-    ch.pipeline().addLast("tls", ssl).addLast("alpn", new Negotiator());
+    ch.pipeline().addLast("tls", ssl).addLast("flush", Flushes.consolidating()).addLast("alpn", new Negotiator());
   }
 
   private final class Negotiator extends ApplicationProtocolNegotiationHandler {
