@@ -110,6 +110,7 @@ public final class RelayLoad {
     RelayLoad load = new RelayLoad(rounds);
     try {
       load.start();
+      load.warmUp();
       if (phases.contains("latency")) {
         load.latency();
       }
@@ -319,6 +320,21 @@ public final class RelayLoad {
       }
     }
     stub.delay(0);
+  }
+
+  /**
+   * Brings the JVM to steady state before any measured phase: the JIT compiles the relay's, the agent's and the
+   * client's request paths (the stub is a separate JVM and warms in the same windows). Not measured.
+   */
+  private void warmUp() throws Exception {
+    stub.delay(0);
+    long start = System.nanoTime();
+    loop(relayGet("tok-bench"), 16, 4000);
+    loop(directGet(), 16, 2000);
+    sequential(client, relayGet("tok-bench"), 2000);
+    sequential(client, directGet(), 2000);
+    log("warm-up: %.1f s (closed loop and sequential, via the relay and direct) [load %s]",
+        (System.nanoTime() - start) / 1e9, loadAverage());
   }
 
   // ------------------------------------------------------------------ 2. closed loop
@@ -657,6 +673,10 @@ public final class RelayLoad {
       statuses.merge(f.get(30, TimeUnit.SECONDS).statusCode(), 1, Integer::sum);
     }
     result("cold: 20 concurrent first requests of one new user (statuses %s) made at the stub: %s", statuses, stub.counts());
+    // steady state for the provisioning path too: 100 new users first, not measured
+    for (int i = 0; i < 100; i++) {
+      timedGet(client, relayGet("tok-cold-warmup-" + i));
+    }
     // cold p50, interleaved with warm requests of a known user
     int perRound = 40;
     double[] coldP50 = new double[rounds];
