@@ -279,7 +279,7 @@ final class Http2Exchange extends ChannelInboundHandlerAdapter
     if (!mode.compareAndSet(UNUSED, STREAM)) {
       throw new IllegalStateException("the body is already read through bodyPublisher(); use one or the other");
     }
-    b = new BlockingBody(this);
+    b = new BlockingBody(this, loop);
     blocking = b;
     start(b);
     return b;

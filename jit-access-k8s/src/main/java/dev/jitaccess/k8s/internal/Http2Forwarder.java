@@ -4,8 +4,14 @@ import dev.jitaccess.api.ForwardResponse;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoEventLoop;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandle;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.nio.NioIoHandle;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
@@ -23,18 +29,27 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslProvider;
 import io.netty.handler.ssl.SupportedCipherSuiteFilter;
 import io.netty.util.AsciiString;
+import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.FastThreadLocalThread;
+import io.netty.util.internal.ThreadExecutorMap;
+import java.nio.channels.ClosedChannelException;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
+import java.util.function.Supplier;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.X509TrustManager;
 import okhttp3.OkHttpClient;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Forwards body-less, non-upgrade requests over HTTP/2 with Netty, without a thread per request or response:
@@ -46,18 +61,39 @@ import org.jspecify.annotations.Nullable;
  * bytes right after the preface. Connections: see {@link Http2Pool}. TLS: trust, client certificates and
  * timeouts come from the {@code ApiClient}'s OkHttp client.
  *
+ * <p>Event loops: a request sent from a thread of a Netty event loop whose transport can host a client socket
+ * (NIO, or epoll when its native library loads) goes over a connection bound to <em>that</em> loop, from a pool
+ * of its own, so its head and body signals arrive there without a thread hand-off; any other call uses the
+ * forwarder's own loops. A borrowed loop is never shut down by the forwarder: {@link #close()} closes its
+ * connections only. Its pool is dropped when its owner shuts it down. Nothing that may run on a borrowed loop
+ * blocks: host names are looked up on the forwarder's own threads (see {@link OffLoopResolverGroup}).
+ *
  * <p>Thread-safe.
  */
 public final class Http2Forwarder implements AutoCloseable {
   /** The default of {@code streamWindow}. */
   public static final int DEFAULT_STREAM_WINDOW = 256 * 1024;
 
+  private static final Logger log = LoggerFactory.getLogger(Http2Forwarder.class);
   private static final AsciiString AUTHORIZATION = AsciiString.cached("authorization");
+  private static final Supplier<Throwable> FORWARDER_CLOSED =
+      () -> new IllegalStateException("the forwarder is closed");
+  private static final Supplier<Throwable> LOOP_SHUT_DOWN = ClosedChannelException::new;
 
   private final ApiEndpoint endpoint;
+  private final Threads threads = new Threads();
   private final EventLoopGroup group;
+  private final Bootstrap bootstrap;
+  private final Function<Channel, SslHandler> tls;
+  private final Supplier<Http2FrameCodec> codecs;
+  private final AtomicReference<@Nullable NotHttp2Exception> notHttp2 = new AtomicReference<>();
   private final Http2Pool pool;
+  private final boolean useCallerLoop;
+  /** A pool per caller's event loop; the own {@link #pool} for a loop whose transport cannot be used. */
+  private final Map<EventLoop, Http2Pool> borrowed = new ConcurrentHashMap<>();
+  private final OffLoopResolverGroup resolvers;
   private final int readTimeoutMillis;
+  private volatile boolean closed;
 
   /**
    * Sets up TLS and the event loops (whose threads start with the first connection).
@@ -68,6 +104,7 @@ public final class Http2Forwarder implements AutoCloseable {
    * @param verifyHostname whether the server certificate must name the endpoint host
    * @param streamWindow the HTTP/2 stream window, in bytes
    * @param ioThreads the number of event loop threads
+   * @param useCallerLoop whether a request sent from a Netty event loop goes over a connection on that loop
    * @throws IllegalStateException if TLS cannot be set up
    */
   public Http2Forwarder(
@@ -76,12 +113,15 @@ public final class Http2Forwarder implements AutoCloseable {
       KeyManager @Nullable [] keyManagers,
       boolean verifyHostname,
       int streamWindow,
-      int ioThreads) {
+      int ioThreads,
+      boolean useCallerLoop) {
     this.endpoint = endpoint;
     this.readTimeoutMillis = client.readTimeoutMillis();
+    this.useCallerLoop = useCallerLoop;
     SslContext ssl = sslContext(client.x509TrustManager(), keyManagers, verifyHostname);
-    this.group = new MultiThreadIoEventLoopGroup(ioThreads, new Threads(), NioIoHandler.newFactory());
-    Bootstrap bootstrap =
+    this.group = new MultiThreadIoEventLoopGroup(ioThreads, threads, NioIoHandler.newFactory());
+    this.resolvers = new OffLoopResolverGroup(group);
+    this.bootstrap =
         new Bootstrap()
             .group(group)
             .channel(NioSocketChannel.class)
@@ -89,17 +129,16 @@ public final class Http2Forwarder implements AutoCloseable {
             .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, client.connectTimeoutMillis())
             .remoteAddress(endpoint.host(), endpoint.port());
     int connectTimeout = client.connectTimeoutMillis();
-    this.pool =
-        new Http2Pool(
-            bootstrap,
-            (Channel ch) -> {
-              SslHandler handler = ssl.newHandler(ch.alloc(), endpoint.host(), endpoint.port());
-              if (connectTimeout > 0) {
-                handler.setHandshakeTimeoutMillis(connectTimeout);
-              }
-              return handler;
-            },
-            () -> codec(streamWindow));
+    this.tls =
+        (Channel ch) -> {
+          SslHandler handler = ssl.newHandler(ch.alloc(), endpoint.host(), endpoint.port());
+          if (connectTimeout > 0) {
+            handler.setHandshakeTimeoutMillis(connectTimeout);
+          }
+          return handler;
+        };
+    this.codecs = () -> codec(streamWindow);
+    this.pool = new Http2Pool(bootstrap, tls, codecs, notHttp2);
   }
 
   private static SslContext sslContext(
@@ -141,18 +180,23 @@ public final class Http2Forwarder implements AutoCloseable {
 
   /** Whether the server speaks HTTP/2: false once a connection negotiated anything else with ALPN. */
   public boolean usable() {
-    return pool.usable();
+    return notHttp2.get() == null;
   }
 
   /**
    * Sends a checked, body-less request without blocking.
    *
-   * @return the head; fails with a {@link dev.jitaccess.api.RelayException}, with an {@link
-   *     IllegalStateException} after {@link #close()}, or with an exception for which {@link
-   *     #isNotHttp2(Throwable)} holds, when the server does not speak HTTP/2 (nothing was sent)
+   * @param onCallerLoop whether the request may go over a connection on the calling thread's event loop, if it
+   *     runs on one (and the forwarder was built to); false when the caller will block for the answer, which
+   *     would then never come
+   * @return the head, completed on the event loop of the connection; fails with a {@link
+   *     dev.jitaccess.api.RelayException}, with an {@link IllegalStateException} after {@link #close()}, or with
+   *     an exception for which {@link #isNotHttp2(Throwable)} holds, when the server does not speak HTTP/2
+   *     (nothing was sent)
    * @throws IllegalArgumentException if the target would not be sent byte-for-byte
    */
-  public CompletableFuture<ForwardResponse> forward(GuardedRequest guarded, String bearerToken) {
+  public CompletableFuture<ForwardResponse> forward(
+      GuardedRequest guarded, String bearerToken, boolean onCallerLoop) {
     OkHttpForwarder.checkedUrl(endpoint, guarded);
     Http2Headers headers =
         new DefaultHttp2Headers(true)
@@ -168,9 +212,88 @@ public final class Http2Forwarder implements AutoCloseable {
     }
     headers.set(AUTHORIZATION, "Bearer " + bearerToken);
     Http2Call call =
-        new Http2Call(pool, headers, guarded.method(), guarded.path(), endpoint.hostHeader(), readTimeoutMillis);
+        new Http2Call(poolFor(onCallerLoop), headers, guarded.method(), guarded.path(), endpoint.hostHeader(), readTimeoutMillis);
     call.attempt(0);
     return call.result();
+  }
+
+  /** The pool for a request sent now from this thread. */
+  private Http2Pool poolFor(boolean onCallerLoop) {
+    if (!useCallerLoop || !onCallerLoop) {
+      return pool;
+    }
+    EventExecutor current = ThreadExecutorMap.currentExecutor();
+    if (!(current instanceof IoEventLoop loop) || loop.parent() == group || !loop.inEventLoop()) {
+      return pool;
+    }
+    Http2Pool mine = borrowed.get(loop);
+    if (mine == null) {
+      if (loop.isShuttingDown()) {
+        return pool; // nothing may be scheduled on it any more
+      }
+      Http2Pool created = newPool(loop);
+      mine = borrowed.putIfAbsent(loop, created);
+      if (mine == null) {
+        mine = created;
+        loop.terminationFuture().addListener(f -> dropLoop(loop));
+        if (closed) { // close() may have missed it
+          created.close(FORWARDER_CLOSED);
+        }
+      }
+    } else if (loop.isShuttingDown()) {
+      dropLoop(loop);
+      return pool;
+    }
+    return mine;
+  }
+
+  /** A pool bound to a caller's loop, or the own pool if that loop's transport cannot host our socket. */
+  private Http2Pool newPool(IoEventLoop loop) {
+    Class<? extends Channel> type = socketTypeFor(loop);
+    if (type == null) {
+      log.debug("HTTP/2 requests from event loop {} go through the forwarder's own threads: its transport is neither NIO nor epoll", loop);
+      return pool;
+    }
+    return new Http2Pool(bootstrap.clone(loop).channel(type).resolver(resolvers), tls, codecs, notHttp2);
+  }
+
+  private static @Nullable Class<? extends Channel> socketTypeFor(IoEventLoop loop) {
+    if (loop.isCompatible(NioIoHandle.class)) {
+      return NioSocketChannel.class;
+    }
+    try {
+      if (Epoll.isAvailable() && loop.isCompatible(EpollIoHandle.class)) {
+        return EpollSocketChannel.class;
+      }
+    } catch (LinkageError e) { // epoll's classes left out of the class path
+      log.debug("No epoll for HTTP/2 connections: {}", e.toString());
+    }
+    return null;
+  }
+
+  /** Forgets the pool of a loop that is shutting down, and closes its connections. */
+  private void dropLoop(EventLoop loop) {
+    Http2Pool p = borrowed.remove(loop);
+    if (p != null && p != pool) {
+      p.close(LOOP_SHUT_DOWN);
+    }
+  }
+
+  /**
+   * For tests: the open connections on {@code loop}'s pool, or on the forwarder's own loops if null; -1 if
+   * {@code loop} has no pool of its own.
+   */
+  public int connections(@Nullable EventLoop loop) {
+    if (loop == null) {
+      return pool.connections();
+    }
+    Http2Pool p = borrowed.get(loop);
+    return p == null || p == pool ? -1 : p.connections();
+  }
+
+  /** For tests: how many threads of the forwarder's own event loops were started. */
+  public int ownThreadsStarted() {
+    return threads.started.get();
   }
 
   /** Whether a failure of {@link #forward} means: send it with HTTP/1.1 instead. */
@@ -182,13 +305,21 @@ public final class Http2Forwarder implements AutoCloseable {
   }
 
   /**
-   * Closes the connections and stops the event loops; waits for them unless called on one. Idempotent.
+   * Closes the connections of every pool, those on borrowed loops included, and stops the forwarder's own
+   * event loops (never a borrowed one); waits for them unless called on a Netty event loop, which must not
+   * block. Idempotent.
    */
   @Override
   public void close() {
-    pool.close();
+    closed = true;
+    pool.close(FORWARDER_CLOSED);
+    for (Http2Pool p : borrowed.values()) {
+      p.close(FORWARDER_CLOSED);
+    }
+    borrowed.clear();
     io.netty.util.concurrent.Future<?> terminated = group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-    if (!(Thread.currentThread() instanceof Threads.ForwarderThread)) {
+    resolvers.close();
+    if (ThreadExecutorMap.currentExecutor() == null) {
       terminated.awaitUninterruptibly(5, TimeUnit.SECONDS);
     }
   }
@@ -196,9 +327,11 @@ public final class Http2Forwarder implements AutoCloseable {
   /** Daemon threads named {@code jit-k8s-forward-N}. */
   private static final class Threads implements ThreadFactory {
     private static final AtomicInteger NEXT = new AtomicInteger(1);
+    final AtomicInteger started = new AtomicInteger();
 
     @Override
     public Thread newThread(Runnable r) {
+      started.incrementAndGet();
       Thread t = new ForwarderThread(r, "jit-k8s-forward-" + NEXT.getAndIncrement());
       t.setDaemon(true);
       return t;
