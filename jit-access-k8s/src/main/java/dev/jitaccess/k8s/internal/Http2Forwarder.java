@@ -3,6 +3,7 @@ package dev.jitaccess.k8s.internal;
 import dev.jitaccess.api.ForwardResponse;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
@@ -33,10 +34,12 @@ import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.FastThreadLocalThread;
 import io.netty.util.internal.ThreadExecutorMap;
 import java.nio.channels.ClosedChannelException;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -83,6 +86,7 @@ public final class Http2Forwarder implements AutoCloseable {
   private final ApiEndpoint endpoint;
   private final Threads threads = new Threads();
   private final EventLoopGroup group;
+  /** Group, options and remote address; without channel type. */
   private final Bootstrap bootstrap;
   private final Function<Channel, SslHandler> tls;
   private final Supplier<Http2FrameCodec> codecs;
@@ -124,7 +128,6 @@ public final class Http2Forwarder implements AutoCloseable {
     this.bootstrap =
         new Bootstrap()
             .group(group)
-            .channel(NioSocketChannel.class)
             .option(ChannelOption.TCP_NODELAY, true)
             .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, client.connectTimeoutMillis())
             .remoteAddress(endpoint.host(), endpoint.port());
@@ -138,7 +141,7 @@ public final class Http2Forwarder implements AutoCloseable {
           return handler;
         };
     this.codecs = () -> codec(streamWindow);
-    this.pool = new Http2Pool(bootstrap, tls, codecs, notHttp2);
+    this.pool = new Http2Pool(bootstrap.clone().channel(NioSocketChannel.class), tls, codecs, notHttp2);
   }
 
   private static SslContext sslContext(
@@ -174,6 +177,8 @@ public final class Http2Forwarder implements AutoCloseable {
         .initialSettings(Http2Settings.defaultSettings().initialWindowSize(streamWindow).pushEnabled(false))
         // never put the bearer token into the HPACK table (RFC 7541 §7.1.3)
         .headerSensitivityDetector((name, value) -> AUTHORIZATION.contentEqualsIgnoreCase(name))
+        // a connection is closed with streams open only when the forwarder closes: then at once, after GOAWAY
+        .gracefulShutdownTimeoutMillis(0)
         .validateHeaders(true)
         .build();
   }
@@ -231,17 +236,31 @@ public final class Http2Forwarder implements AutoCloseable {
       if (loop.isShuttingDown()) {
         return pool; // nothing may be scheduled on it any more
       }
-      Http2Pool created = newPool(loop);
+      Http2Pool created;
+      try {
+        created = newPool(loop);
+      } catch (RuntimeException e) { // never fail a request for an optimisation
+        log.warn("Cannot open HTTP/2 connections on event loop {}; its requests use the forwarder's own threads", loop, e);
+        created = pool;
+      }
       mine = borrowed.putIfAbsent(loop, created);
       if (mine == null) {
         mine = created;
-        loop.terminationFuture().addListener(f -> dropLoop(loop));
+        Http2Pool forLoop = created;
+        loop.terminationFuture()
+            .addListener(
+                f -> {
+                  borrowed.remove(loop, forLoop);
+                  if (forLoop != pool) {
+                    forLoop.loopTerminated(LOOP_SHUT_DOWN);
+                  }
+                });
         if (closed) { // close() may have missed it
           created.close(FORWARDER_CLOSED);
         }
       }
-    } else if (loop.isShuttingDown()) {
-      dropLoop(loop);
+    } else if (loop.isShuttingDown()) { // its pool closes for good once the loop terminated
+      borrowed.remove(loop, mine);
       return pool;
     }
     return mine;
@@ -269,14 +288,6 @@ public final class Http2Forwarder implements AutoCloseable {
       log.debug("No epoll for HTTP/2 connections: {}", e.toString());
     }
     return null;
-  }
-
-  /** Forgets the pool of a loop that is shutting down, and closes its connections. */
-  private void dropLoop(EventLoop loop) {
-    Http2Pool p = borrowed.remove(loop);
-    if (p != null && p != pool) {
-      p.close(LOOP_SHUT_DOWN);
-    }
   }
 
   /**
@@ -312,15 +323,35 @@ public final class Http2Forwarder implements AutoCloseable {
   @Override
   public void close() {
     closed = true;
-    pool.close(FORWARDER_CLOSED);
+    List<ChannelFuture> closing = pool.close(FORWARDER_CLOSED);
     for (Http2Pool p : borrowed.values()) {
       p.close(FORWARDER_CLOSED);
     }
     borrowed.clear();
-    io.netty.util.concurrent.Future<?> terminated = group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+    // The own loops stop once their connections are closed: a loop shut down while it runs a task may end
+    // without closing its sockets.
+    Runnable shutDown = () -> group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+    if (closing.isEmpty()) {
+      shutDown.run();
+    } else {
+      AtomicInteger open = new AtomicInteger(closing.size());
+      for (ChannelFuture f : closing) {
+        f.addListener(
+            done -> {
+              if (open.decrementAndGet() == 0) {
+                shutDown.run();
+              }
+            });
+      }
+      try {
+        group.schedule(shutDown, 3, TimeUnit.SECONDS); // in case a close hangs
+      } catch (RejectedExecutionException alreadyShutDown) {
+        // nothing left to stop
+      }
+    }
     resolvers.close();
     if (ThreadExecutorMap.currentExecutor() == null) {
-      terminated.awaitUninterruptibly(5, TimeUnit.SECONDS);
+      group.terminationFuture().awaitUninterruptibly(8, TimeUnit.SECONDS);
     }
   }
 

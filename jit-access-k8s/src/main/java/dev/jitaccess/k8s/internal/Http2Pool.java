@@ -40,6 +40,8 @@ final class Http2Pool {
   private final Supplier<Http2FrameCodec> codecs;
   private final Object lock = new Object();
   private final List<Http2Connection> connections = new ArrayList<>();
+  /** Every connection that became ready and did not close yet, going away or not. */
+  private final java.util.Set<Http2Connection> live = new java.util.HashSet<>();
   private final ArrayDeque<CompletableFuture<Http2Connection>> waiters = new ArrayDeque<>();
   private final AtomicReference<@Nullable NotHttp2Exception> notHttp2;
   private @Nullable Http2Connection connecting;
@@ -149,8 +151,10 @@ final class Http2Pool {
    * reason}: an {@link IllegalStateException} when the forwarder closes (it passes to the caller as it is),
    * anything else when the pool's event loop is shut down (the caller gets a RelayException). Idempotent: the
    * first reason stays. Never blocks; may run on any thread.
+   *
+   * @return the close futures of the connections it closed
    */
-  void close(Supplier<Throwable> reason) {
+  List<ChannelFuture> close(Supplier<Throwable> reason) {
     List<Http2Connection> open;
     List<CompletableFuture<Http2Connection>> failed;
     Http2Connection pending;
@@ -158,7 +162,7 @@ final class Http2Pool {
       if (closedBy == null) {
         closedBy = reason;
       }
-      open = new ArrayList<>(connections);
+      open = new ArrayList<>(live);
       connections.clear();
       failed = new ArrayList<>(waiters);
       waiters.clear();
@@ -166,14 +170,34 @@ final class Http2Pool {
       connecting = null;
     }
     failed.forEach(w -> w.completeExceptionally(reason.get()));
-    open.forEach(c -> c.channel().close());
+    List<ChannelFuture> closing = new ArrayList<>();
+    open.forEach(c -> closing.add(c.channel().close()));
     if (pending != null) {
       try {
-        pending.channel().close();
+        closing.add(pending.channel().close());
       } catch (IllegalStateException notYetConnected) {
         // the connect below fails on the closed group
       }
     }
+    return closing;
+  }
+
+  /**
+   * The pool's event loop terminated: fails waiting and later callers with an exception of {@code reason}, and
+   * closes the sockets and fails the streams that the loop left open (see {@link Http2Connection#abandon()}).
+   * Call only after the loop terminated.
+   */
+  void loopTerminated(Supplier<Throwable> reason) {
+    List<Http2Connection> all;
+    synchronized (lock) {
+      all = new ArrayList<>(live);
+      live.clear();
+      if (connecting != null) {
+        all.add(connecting);
+      }
+    }
+    close(reason);
+    all.forEach(Http2Connection::abandon);
   }
 
   // Events from the connections.
@@ -190,6 +214,7 @@ final class Http2Pool {
       } else {
         connecting = null;
         connections.add(c);
+        live.add(c);
         c.idleSince = System.nanoTime();
         served = serveLocked(c);
         another = !waiters.isEmpty() && closedBy == null;
@@ -236,6 +261,7 @@ final class Http2Pool {
     synchronized (lock) {
       c.goingAway = true;
       connections.remove(c);
+      live.remove(c);
     }
   }
 
