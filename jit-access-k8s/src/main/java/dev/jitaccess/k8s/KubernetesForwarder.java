@@ -126,8 +126,9 @@ public final class KubernetesForwarder implements ClusterForwarder, AutoCloseabl
    * <p>Non-blocking for a body-less, non-upgrade request to an {@code https} endpoint without proxy whose
    * server speaks HTTP/2 (see the class description); the response then offers a {@link
    * ForwardResponse#bodyPublisher() body publisher}, and {@link ForwardResponse#body()} as a blocking
-   * alternative. Called on a Netty event loop, the HTTP/2 connection is one on that loop and the future completes
-   * there (see the class description). Another body-less, non-upgrade request is sent on a thread of the forwarder's OkHttp
+   * alternative. Called on a Netty event loop, the HTTP/2 connection is one on that loop and the future
+   * completes there (see the class description). Another body-less, non-upgrade request is sent on a thread of
+   * the forwarder's OkHttp
    * dispatcher, so this method never blocks for one (see {@link #isNonBlocking()}); a request with a body
    * and an upgrade request are sent on the calling thread, which waits for the head.
    *
@@ -196,9 +197,9 @@ public final class KubernetesForwarder implements ClusterForwarder, AutoCloseabl
 
   /**
    * Closes the HTTP/2 connections, those on callers' event loops included, and stops the forwarder's own I/O
-   * threads (waiting for them up to 5 seconds unless called on a Netty event loop); a caller's event loop keeps
-   * running. Responses still open break off. Idempotent. Later calls of {@link #forward} and {@link #forwardAsync} throw {@link
-   * IllegalStateException}.
+   * threads (waiting for them a few seconds, unless called on a Netty event loop); a caller's event loop keeps
+   * running. Responses still open break off. Idempotent. Later calls of {@link #forward} and {@link
+   * #forwardAsync} throw {@link IllegalStateException}.
    */
   @Override
   public void close() {

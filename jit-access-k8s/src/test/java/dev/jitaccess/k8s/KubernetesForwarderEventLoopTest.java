@@ -322,10 +322,11 @@ final class KubernetesForwarderEventLoopTest {
     KubernetesForwarder forwarder = forwarder(stub.apiClient(), true);
     EventLoop loop = callerGroup(1, NioIoHandler.newFactory()).next();
 
-    ForwardResponse response = loop.submit(() -> forwarder.forward(get("/api/v1/pods"), SA_TOKEN)).get(20, TimeUnit.SECONDS);
+    ForwardResponse response =
+        loop.submit(() -> forwarder.forward(get("/api/v1/pods"), SA_TOKEN)).get(20, TimeUnit.SECONDS);
 
     try (response) {
-      assertThat(new String(response.body().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("{\"kind\":\"PodList\"}");
+      assertThat(response.body().readAllBytes()).asString(StandardCharsets.UTF_8).isEqualTo("{\"kind\":\"PodList\"}");
     }
     assertThat(forwarder.http2Connections(loop)).isEqualTo(-1);
     assertThat(forwarder.http2Connections(null)).isEqualTo(1);

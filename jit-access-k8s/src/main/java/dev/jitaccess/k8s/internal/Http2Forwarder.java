@@ -7,12 +7,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.IoEventLoop;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.epoll.Epoll;
-import io.netty.channel.epoll.EpollIoHandle;
-import io.netty.channel.epoll.EpollSocketChannel;
-import io.netty.channel.nio.NioIoHandle;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
@@ -30,15 +25,12 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslProvider;
 import io.netty.handler.ssl.SupportedCipherSuiteFilter;
 import io.netty.util.AsciiString;
-import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.FastThreadLocalThread;
 import io.netty.util.internal.ThreadExecutorMap;
-import java.nio.channels.ClosedChannelException;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
@@ -51,8 +43,6 @@ import javax.net.ssl.SSLException;
 import javax.net.ssl.X509TrustManager;
 import okhttp3.OkHttpClient;
 import org.jspecify.annotations.Nullable;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Forwards body-less, non-upgrade requests over HTTP/2 with Netty, without a thread per request or response:
@@ -65,11 +55,10 @@ import org.slf4j.LoggerFactory;
  * timeouts come from the {@code ApiClient}'s OkHttp client.
  *
  * <p>Event loops: a request sent from a thread of a Netty event loop whose transport can host a client socket
- * (NIO, or epoll when its native library loads) goes over a connection bound to <em>that</em> loop, from a pool
- * of its own, so its head and body signals arrive there without a thread hand-off; any other call uses the
- * forwarder's own loops. A borrowed loop is never shut down by the forwarder: {@link #close()} closes its
- * connections only. Its pool is dropped when its owner shuts it down. Nothing that may run on a borrowed loop
- * blocks: host names are looked up on the forwarder's own threads (see {@link OffLoopResolverGroup}).
+ * (NIO, or epoll when its native library loads) goes over a connection bound to <em>that</em> loop, so its head
+ * and body signals arrive there without a thread hand-off (see {@link CallerLoopPools}); any other call uses
+ * the forwarder's own loops. A borrowed loop is never shut down by the forwarder: {@link #close()} closes its
+ * connections only.
  *
  * <p>Thread-safe.
  */
@@ -77,27 +66,18 @@ public final class Http2Forwarder implements AutoCloseable {
   /** The default of {@code streamWindow}. */
   public static final int DEFAULT_STREAM_WINDOW = 256 * 1024;
 
-  private static final Logger log = LoggerFactory.getLogger(Http2Forwarder.class);
   private static final AsciiString AUTHORIZATION = AsciiString.cached("authorization");
   private static final Supplier<Throwable> FORWARDER_CLOSED =
       () -> new IllegalStateException("the forwarder is closed");
-  private static final Supplier<Throwable> LOOP_SHUT_DOWN = ClosedChannelException::new;
 
   private final ApiEndpoint endpoint;
   private final Threads threads = new Threads();
   private final EventLoopGroup group;
-  /** Group, options and remote address; without channel type. */
-  private final Bootstrap bootstrap;
-  private final Function<Channel, SslHandler> tls;
-  private final Supplier<Http2FrameCodec> codecs;
   private final AtomicReference<@Nullable NotHttp2Exception> notHttp2 = new AtomicReference<>();
   private final Http2Pool pool;
   private final boolean useCallerLoop;
-  /** A pool per caller's event loop; the own {@link #pool} for a loop whose transport cannot be used. */
-  private final Map<EventLoop, Http2Pool> borrowed = new ConcurrentHashMap<>();
-  private final OffLoopResolverGroup resolvers;
+  private final CallerLoopPools callerLoops;
   private final int readTimeoutMillis;
-  private volatile boolean closed;
 
   /**
    * Sets up TLS and the event loops (whose threads start with the first connection).
@@ -124,15 +104,14 @@ public final class Http2Forwarder implements AutoCloseable {
     this.useCallerLoop = useCallerLoop;
     SslContext ssl = sslContext(client.x509TrustManager(), keyManagers, verifyHostname);
     this.group = new MultiThreadIoEventLoopGroup(ioThreads, threads, NioIoHandler.newFactory());
-    this.resolvers = new OffLoopResolverGroup(group);
-    this.bootstrap =
+    Bootstrap bootstrap =
         new Bootstrap()
             .group(group)
             .option(ChannelOption.TCP_NODELAY, true)
             .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, client.connectTimeoutMillis())
             .remoteAddress(endpoint.host(), endpoint.port());
     int connectTimeout = client.connectTimeoutMillis();
-    this.tls =
+    Function<Channel, SslHandler> tls =
         (Channel ch) -> {
           SslHandler handler = ssl.newHandler(ch.alloc(), endpoint.host(), endpoint.port());
           if (connectTimeout > 0) {
@@ -140,8 +119,11 @@ public final class Http2Forwarder implements AutoCloseable {
           }
           return handler;
         };
-    this.codecs = () -> codec(streamWindow);
+    Supplier<Http2FrameCodec> codecs = () -> codec(streamWindow);
     this.pool = new Http2Pool(bootstrap.clone().channel(NioSocketChannel.class), tls, codecs, notHttp2);
+    this.callerLoops =
+        new CallerLoopPools(
+            pool, bootstrap, b -> new Http2Pool(b, tls, codecs, notHttp2), new OffLoopResolverGroup(group));
   }
 
   private static SslContext sslContext(
@@ -217,77 +199,15 @@ public final class Http2Forwarder implements AutoCloseable {
     }
     headers.set(AUTHORIZATION, "Bearer " + bearerToken);
     Http2Call call =
-        new Http2Call(poolFor(onCallerLoop), headers, guarded.method(), guarded.path(), endpoint.hostHeader(), readTimeoutMillis);
+        new Http2Call(
+            useCallerLoop && onCallerLoop ? callerLoops.forThisThread() : pool,
+            headers,
+            guarded.method(),
+            guarded.path(),
+            endpoint.hostHeader(),
+            readTimeoutMillis);
     call.attempt(0);
     return call.result();
-  }
-
-  /** The pool for a request sent now from this thread. */
-  private Http2Pool poolFor(boolean onCallerLoop) {
-    if (!useCallerLoop || !onCallerLoop) {
-      return pool;
-    }
-    EventExecutor current = ThreadExecutorMap.currentExecutor();
-    if (!(current instanceof IoEventLoop loop) || loop.parent() == group || !loop.inEventLoop()) {
-      return pool;
-    }
-    Http2Pool mine = borrowed.get(loop);
-    if (mine == null) {
-      if (loop.isShuttingDown()) {
-        return pool; // nothing may be scheduled on it any more
-      }
-      Http2Pool created;
-      try {
-        created = newPool(loop);
-      } catch (RuntimeException e) { // never fail a request for an optimisation
-        log.warn("Cannot open HTTP/2 connections on event loop {}; its requests use the forwarder's own threads", loop, e);
-        created = pool;
-      }
-      mine = borrowed.putIfAbsent(loop, created);
-      if (mine == null) {
-        mine = created;
-        Http2Pool forLoop = created;
-        loop.terminationFuture()
-            .addListener(
-                f -> {
-                  borrowed.remove(loop, forLoop);
-                  if (forLoop != pool) {
-                    forLoop.loopTerminated(LOOP_SHUT_DOWN);
-                  }
-                });
-        if (closed) { // close() may have missed it
-          created.close(FORWARDER_CLOSED);
-        }
-      }
-    } else if (loop.isShuttingDown()) { // its pool closes for good once the loop terminated
-      borrowed.remove(loop, mine);
-      return pool;
-    }
-    return mine;
-  }
-
-  /** A pool bound to a caller's loop, or the own pool if that loop's transport cannot host our socket. */
-  private Http2Pool newPool(IoEventLoop loop) {
-    Class<? extends Channel> type = socketTypeFor(loop);
-    if (type == null) {
-      log.debug("HTTP/2 requests from event loop {} go through the forwarder's own threads: its transport is neither NIO nor epoll", loop);
-      return pool;
-    }
-    return new Http2Pool(bootstrap.clone(loop).channel(type).resolver(resolvers), tls, codecs, notHttp2);
-  }
-
-  private static @Nullable Class<? extends Channel> socketTypeFor(IoEventLoop loop) {
-    if (loop.isCompatible(NioIoHandle.class)) {
-      return NioSocketChannel.class;
-    }
-    try {
-      if (Epoll.isAvailable() && loop.isCompatible(EpollIoHandle.class)) {
-        return EpollSocketChannel.class;
-      }
-    } catch (LinkageError e) { // epoll's classes left out of the class path
-      log.debug("No epoll for HTTP/2 connections: {}", e.toString());
-    }
-    return null;
   }
 
   /**
@@ -295,11 +215,7 @@ public final class Http2Forwarder implements AutoCloseable {
    * {@code loop} has no pool of its own.
    */
   public int connections(@Nullable EventLoop loop) {
-    if (loop == null) {
-      return pool.connections();
-    }
-    Http2Pool p = borrowed.get(loop);
-    return p == null || p == pool ? -1 : p.connections();
+    return loop == null ? pool.connections() : callerLoops.connections(loop);
   }
 
   /** For tests: how many threads of the forwarder's own event loops were started. */
@@ -322,12 +238,8 @@ public final class Http2Forwarder implements AutoCloseable {
    */
   @Override
   public void close() {
-    closed = true;
     List<ChannelFuture> closing = pool.close(FORWARDER_CLOSED);
-    for (Http2Pool p : borrowed.values()) {
-      p.close(FORWARDER_CLOSED);
-    }
-    borrowed.clear();
+    callerLoops.close(FORWARDER_CLOSED);
     // The own loops stop once their connections are closed: a loop shut down while it runs a task may end
     // without closing its sockets.
     Runnable shutDown = () -> group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
@@ -349,7 +261,6 @@ public final class Http2Forwarder implements AutoCloseable {
         // nothing left to stop
       }
     }
-    resolvers.close();
     if (ThreadExecutorMap.currentExecutor() == null) {
       group.terminationFuture().awaitUninterruptibly(8, TimeUnit.SECONDS);
     }

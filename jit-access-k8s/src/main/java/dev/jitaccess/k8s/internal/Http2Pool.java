@@ -70,6 +70,11 @@ final class Http2Pool {
     return notHttp2.get() == null;
   }
 
+  /** Whether this pool's connections live on {@code group}'s loops. */
+  boolean isOn(io.netty.channel.EventLoopGroup group) {
+    return bootstrap.config().group() == group;
+  }
+
   /** How many connections carry or may carry streams (not counting one being opened). */
   int connections() {
     synchronized (lock) {
