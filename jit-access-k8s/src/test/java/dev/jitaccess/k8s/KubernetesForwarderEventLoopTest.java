@@ -354,4 +354,12 @@ final class KubernetesForwarderEventLoopTest {
     assertThat(outcome).isInstanceOf(IOException.class);
     assertThat(((IOException) outcome)).hasMessageContaining("event loop");
   }
+
+  @Test
+  void useCallerEventLoopIsSetOnce() {
+    KubernetesForwarder.Builder builder = KubernetesForwarder.builder().useCallerEventLoop(false);
+    assertThatThrownBy(() -> builder.useCallerEventLoop(true))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("useCallerEventLoop was already set to false");
+  }
 }
