@@ -27,9 +27,8 @@ import org.jspecify.annotations.Nullable;
  *
  * <p><b>Body-less requests over HTTP/2, without a thread per request.</b> A request without body and without
  * upgrade, to an {@code https} endpoint reached without proxy, goes through a Netty HTTP/2 client when the
- * server negotiates {@code h2} with ALPN: {@link #forwardAsync} returns at once, its future completes on one of
- * the forwarder's I/O threads (daemon threads named {@code jit-k8s-forward-N}, {@link Builder#ioThreads(int)}
- * of them) when the response head arrives, and the response's {@link ForwardResponse#bodyPublisher()} reads
+ * server negotiates {@code h2} with ALPN: {@link #forwardAsync} returns at once, its future completes on an
+ * event loop when the response head arrives, and the response's {@link ForwardResponse#bodyPublisher()} reads
  * the body from the network only as its subscriber asks (an idle watch holds no thread). Each stream may
  * receive {@link Builder#streamWindow(int)} bytes (default 256 KiB) ahead of its reader, so a slow reader makes
  * the agent hold at most that much for its response; the connection window is 32 MiB. Connections are pooled:
@@ -37,6 +36,20 @@ import org.jspecify.annotations.Nullable;
  * MAX_CONCURRENT_STREAMS (kube-apiserver allows 100), else one more connection is opened; a connection is
  * dropped on GOAWAY (its streams finish) and closed after 5 minutes without streams. If the server
  * negotiates anything but {@code h2}, the forwarder remembers it and sends every request through OkHttp.
+ *
+ * <p><b>Threads of the HTTP/2 path.</b> When {@link #forwardAsync} is called on a thread of a Netty event loop
+ * (Netty 4.2's {@code IoEventLoop}, as the relay agent does) whose transport is NIO, or epoll with its native
+ * library loaded, the request goes over a connection bound to <em>that</em> loop: one pool of connections per
+ * such loop, with the limits above, opened on first use. The head future then completes, and the body
+ * subscriber's signals run, on the calling loop: no thread hand-off either way. The forwarder never owns such
+ * a borrowed loop: it never blocks on it (a host name, unlike an IP address, is looked up on the forwarder's own
+ * threads), {@link #close()} closes the connections there but leaves the loop running, and when its owner shuts
+ * the loop down, the requests in flight there fail with a {@link RelayException} and later calls from other
+ * threads are not affected. A call from any other thread, from a loop of another transport, a blocking {@link
+ * #forward}, and every call when {@link Builder#useCallerEventLoop(boolean) useCallerEventLoop(false)} was set,
+ * use the forwarder's own I/O threads (daemon threads named {@code jit-k8s-forward-N}, {@link
+ * Builder#ioThreads(int)} of them, started on first use). Whatever the loop, do not read a response's blocking
+ * {@link ForwardResponse#body()} on the loop that delivers it: such a read fails rather than wait for itself.
  *
  * <p><b>Everything else goes through OkHttp</b>, on the calling thread, over the {@code ApiClient}'s HTTP
  * client and connection pool: requests with a body, plain {@code http} endpoints, proxied clients. Upgrade
@@ -55,7 +68,7 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>Instances are thread-safe. The {@code ApiClient} is read once, by {@link Builder#build()}; later
  * changes to it are not seen. {@link #close()} the forwarder when done with it: it closes the HTTP/2
- * connections and stops the I/O threads.
+ * connections (on its own and on borrowed loops) and stops its own I/O threads.
  *
  * @since 0.1.0
  */
@@ -113,7 +126,9 @@ public final class KubernetesForwarder implements ClusterForwarder, AutoCloseabl
    * <p>Non-blocking for a body-less, non-upgrade request to an {@code https} endpoint without proxy whose
    * server speaks HTTP/2 (see the class description); the response then offers a {@link
    * ForwardResponse#bodyPublisher() body publisher}, and {@link ForwardResponse#body()} as a blocking
-   * alternative. Another body-less, non-upgrade request is sent on a thread of the forwarder's OkHttp
+   * alternative. Called on a Netty event loop, the HTTP/2 connection is one on that loop and the future
+   * completes there (see the class description). Another body-less, non-upgrade request is sent on a thread of
+   * the forwarder's OkHttp
    * dispatcher, so this method never blocks for one (see {@link #isNonBlocking()}); a request with a body
    * and an upgrade request are sent on the calling thread, which waits for the head.
    *
@@ -136,6 +151,18 @@ public final class KubernetesForwarder implements ClusterForwarder, AutoCloseabl
     return true;
   }
 
+  /** For tests: the HTTP/2 connections on {@code loop}'s own pool (on the forwarder's if null), -1 if none. */
+  int http2Connections(io.netty.channel.@Nullable EventLoop loop) {
+    Http2Forwarder h2 = http2;
+    return h2 == null ? -1 : h2.connections(loop);
+  }
+
+  /** For tests: how many of the forwarder's own I/O threads were started. */
+  int ioThreadsStarted() {
+    Http2Forwarder h2 = http2;
+    return h2 == null ? 0 : h2.ownThreadsStarted();
+  }
+
   private CompletableFuture<ForwardResponse> dispatch(
       ForwardRequest request, String bearerToken, boolean mayBlock) {
     Objects.requireNonNull(request, "request");
@@ -146,7 +173,8 @@ public final class KubernetesForwarder implements ClusterForwarder, AutoCloseabl
     GuardedRequest guarded = RequestGuard.check(request, bearerToken);
     Http2Forwarder h2 = http2;
     if (h2 != null && guarded.upgrade() == null && request.body() == null && h2.usable()) {
-      return h2.forward(guarded, bearerToken)
+      // a blocking forward() must not wait on a loop for an answer that this very loop would deliver
+      return h2.forward(guarded, bearerToken, !mayBlock)
           .exceptionallyCompose(
               e ->
                   Http2Forwarder.isNotHttp2(e)
@@ -168,9 +196,10 @@ public final class KubernetesForwarder implements ClusterForwarder, AutoCloseabl
   }
 
   /**
-   * Closes the HTTP/2 connections and stops the forwarder's I/O threads; responses still open break off.
-   * Idempotent. Later calls of {@link #forward} and {@link #forwardAsync} throw {@link
-   * IllegalStateException}.
+   * Closes the HTTP/2 connections, those on callers' event loops included, and stops the forwarder's own I/O
+   * threads (waiting for them a few seconds, unless called on a Netty event loop); a caller's event loop keeps
+   * running. Responses still open break off. Idempotent. Later calls of {@link #forward} and {@link
+   * #forwardAsync} throw {@link IllegalStateException}.
    */
   @Override
   public void close() {
@@ -204,6 +233,7 @@ public final class KubernetesForwarder implements ClusterForwarder, AutoCloseabl
     private @Nullable ApiClient apiClient;
     private int streamWindow;
     private int ioThreads;
+    private @Nullable Boolean useCallerEventLoop;
 
     private Builder() {}
 
@@ -273,6 +303,25 @@ public final class KubernetesForwarder implements ClusterForwarder, AutoCloseabl
     }
 
     /**
+     * Whether a request sent from a Netty event loop goes over an HTTP/2 connection on that loop. When {@link
+     * KubernetesForwarder#forwardAsync} is called on a Netty event loop (the relay agent's), its HTTP/2
+     * connection lives on that loop, so the answer comes back without a thread hand-off; false = always the
+     * forwarder's own threads. That loop is only borrowed: the forwarder never blocks on it nor shuts it down.
+     * Default true.
+     *
+     * @param use true to use the caller's event loop, false for the forwarder's own I/O threads only
+     * @return this builder
+     * @throws IllegalStateException if it was already set
+     */
+    public Builder useCallerEventLoop(boolean use) {
+      if (useCallerEventLoop != null) {
+        throw new IllegalStateException("useCallerEventLoop was already set to " + useCallerEventLoop);
+      }
+      this.useCallerEventLoop = use;
+      return this;
+    }
+
+    /**
      * Builds the forwarder, reading the {@code ApiClient}'s HTTP client, trust manager, client certificates
      * and whether it verifies server certificates.
      *
@@ -300,7 +349,8 @@ public final class KubernetesForwarder implements ClusterForwarder, AutoCloseabl
                 apiClient.getKeyManagers(),
                 apiClient.isVerifyingSsl(),
                 streamWindow == 0 ? DEFAULT_STREAM_WINDOW : streamWindow,
-                ioThreads == 0 ? 1 : ioThreads);
+                ioThreads == 0 ? 1 : ioThreads,
+                useCallerEventLoop == null || useCallerEventLoop);
       }
       return new KubernetesForwarder(client, endpoint, http2);
     }

@@ -1,6 +1,7 @@
 package dev.jitaccess.k8s.internal;
 
 import dev.jitaccess.api.ForwardResponse;
+import io.netty.util.concurrent.EventExecutor;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
@@ -12,19 +13,27 @@ import org.jspecify.annotations.Nullable;
 /**
  * A blocking {@link InputStream} over a response's body publisher, for callers that prefer to read on their
  * own thread. It asks for one buffer at a time, so it holds at most one buffer beyond the one being read.
- * Like any InputStream it is meant for one reading thread; {@link #close()} may come from any thread.
+ * Like any InputStream it is meant for one reading thread; {@link #close()} may come from any thread. That
+ * thread must not be the event loop that delivers the body, which would wait for itself: a read there that
+ * would wait fails with an IOException instead.
  */
 final class BlockingBody extends InputStream implements Flow.Subscriber<ByteBuffer> {
   private static final Object END = new Object();
 
   private final ForwardResponse response;
+  private final EventExecutor deliveredOn;
   private final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
   private volatile Flow.@Nullable Subscription subscription;
   private @Nullable ByteBuffer current;
   private @Nullable Object terminal;
 
-  BlockingBody(ForwardResponse response) {
+  /**
+   * @param response closed by {@link #close()}
+   * @param deliveredOn the event loop that calls this subscriber
+   */
+  BlockingBody(ForwardResponse response, EventExecutor deliveredOn) {
     this.response = response;
+    this.deliveredOn = deliveredOn;
   }
 
   @Override
@@ -83,9 +92,16 @@ final class BlockingBody extends InputStream implements Flow.Subscriber<ByteBuff
       if (terminal != null) {
         return rethrow(terminal);
       }
-      Object item;
+      Object item = queue.poll();
       try {
-        item = queue.take();
+        if (item == null) {
+          if (deliveredOn.inEventLoop()) {
+            throw new IOException(
+                "the body of this HTTP/2 response is delivered on the event loop that reads it, which would wait for"
+                    + " itself forever: read it on another thread, or through bodyPublisher()");
+          }
+          item = queue.take();
+        }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw new InterruptedIOException("interrupted while waiting for the response body");

@@ -11,8 +11,14 @@ import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2SettingsFrame;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import io.netty.channel.nio.NioIoHandle;
+import io.netty.channel.unix.UnixChannel;
 import io.netty.util.ReferenceCountUtil;
+import java.io.IOException;
 import java.nio.channels.ClosedChannelException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -36,6 +42,8 @@ final class Http2Connection extends ChannelInboundHandlerAdapter {
   private @Nullable Channel channel;
   private @Nullable Http2FrameCodec codec;
   private boolean ready;
+  /** The streams open on this connection; event loop state. */
+  final Set<Http2Exchange> exchanges = new HashSet<>();
 
   /** The server's SETTINGS_MAX_CONCURRENT_STREAMS; unlimited until it says otherwise. */
   volatile int maxStreams = Integer.MAX_VALUE;
@@ -137,6 +145,33 @@ final class Http2Connection extends ChannelInboundHandlerAdapter {
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     log.debug("Closing the HTTP/2 connection to kube-apiserver {}: {}", ctx.channel().remoteAddress(), cause.toString());
     ctx.close();
+  }
+
+  /**
+   * After the connection's event loop terminated without closing it (Netty may skip that when a loop is shut
+   * down without quiet period while it runs tasks): closes the socket and fails the open streams here, on the
+   * calling thread, which owns the loop's state now that the loop is gone.
+   */
+  void abandon() {
+    Channel ch = channel;
+    if (ch == null) {
+      return;
+    }
+    if (ch.isOpen()) {
+      try {
+        if (ch.unsafe() instanceof NioIoHandle nio) {
+          nio.selectableChannel().close();
+        } else if (ch instanceof UnixChannel unix) {
+          unix.fd().close();
+        }
+      } catch (IOException | RuntimeException e) {
+        log.debug("Could not close an HTTP/2 connection left open by its event loop: {}", e.toString());
+      }
+    }
+    for (Http2Exchange exchange : new ArrayList<>(exchanges)) {
+      exchange.connectionLost();
+    }
+    exchanges.clear();
   }
 
   /** Closes streams the server opens. */

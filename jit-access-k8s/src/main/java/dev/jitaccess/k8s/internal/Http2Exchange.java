@@ -106,7 +106,13 @@ final class Http2Exchange extends ChannelInboundHandlerAdapter
     }
     Http2StreamChannel ch = future.getNow();
     channel = ch;
-    ch.closeFuture().addListener(f -> pool.release(connection));
+    connection.exchanges.add(this);
+    ch.closeFuture()
+        .addListener(
+            f -> {
+              connection.exchanges.remove(this);
+              pool.release(connection);
+            });
     ch.writeAndFlush(new DefaultHttp2HeadersFrame(call.headers(), true))
         .addListener(
             f -> {
@@ -237,6 +243,18 @@ final class Http2Exchange extends ChannelInboundHandlerAdapter
     }
   }
 
+  /**
+   * The connection's event loop ended without closing this stream (see {@link Http2Connection#abandon()}): fails
+   * the call or the body on the calling thread, the loop being gone.
+   */
+  void connectionLost() {
+    if (!headDone) {
+      failHead(new ClosedChannelException());
+    } else if (!endOfBody) {
+      fail(call.broken(new ClosedChannelException()));
+    }
+  }
+
   // Outcomes before the head.
 
   private void retry(Http2ResetException cause) {
@@ -279,7 +297,7 @@ final class Http2Exchange extends ChannelInboundHandlerAdapter
     if (!mode.compareAndSet(UNUSED, STREAM)) {
       throw new IllegalStateException("the body is already read through bodyPublisher(); use one or the other");
     }
-    b = new BlockingBody(this);
+    b = new BlockingBody(this, loop);
     blocking = b;
     start(b);
     return b;

@@ -3,7 +3,9 @@ package dev.jitaccess.k8s.internal;
 import dev.jitaccess.api.ForwardResponse;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
@@ -24,12 +26,18 @@ import io.netty.handler.ssl.SslProvider;
 import io.netty.handler.ssl.SupportedCipherSuiteFilter;
 import io.netty.util.AsciiString;
 import io.netty.util.concurrent.FastThreadLocalThread;
+import io.netty.util.internal.ThreadExecutorMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
+import java.util.function.Supplier;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.X509TrustManager;
@@ -46,6 +54,12 @@ import org.jspecify.annotations.Nullable;
  * bytes right after the preface. Connections: see {@link Http2Pool}. TLS: trust, client certificates and
  * timeouts come from the {@code ApiClient}'s OkHttp client.
  *
+ * <p>Event loops: a request sent from a thread of a Netty event loop whose transport can host a client socket
+ * (NIO, or epoll when its native library loads) goes over a connection bound to <em>that</em> loop, so its head
+ * and body signals arrive there without a thread hand-off (see {@link CallerLoopPools}); any other call uses
+ * the forwarder's own loops. A borrowed loop is never shut down by the forwarder: {@link #close()} closes its
+ * connections only.
+ *
  * <p>Thread-safe.
  */
 public final class Http2Forwarder implements AutoCloseable {
@@ -53,10 +67,16 @@ public final class Http2Forwarder implements AutoCloseable {
   public static final int DEFAULT_STREAM_WINDOW = 256 * 1024;
 
   private static final AsciiString AUTHORIZATION = AsciiString.cached("authorization");
+  private static final Supplier<Throwable> FORWARDER_CLOSED =
+      () -> new IllegalStateException("the forwarder is closed");
 
   private final ApiEndpoint endpoint;
+  private final Threads threads = new Threads();
   private final EventLoopGroup group;
+  private final AtomicReference<@Nullable NotHttp2Exception> notHttp2 = new AtomicReference<>();
   private final Http2Pool pool;
+  private final boolean useCallerLoop;
+  private final CallerLoopPools callerLoops;
   private final int readTimeoutMillis;
 
   /**
@@ -68,6 +88,7 @@ public final class Http2Forwarder implements AutoCloseable {
    * @param verifyHostname whether the server certificate must name the endpoint host
    * @param streamWindow the HTTP/2 stream window, in bytes
    * @param ioThreads the number of event loop threads
+   * @param useCallerLoop whether a request sent from a Netty event loop goes over a connection on that loop
    * @throws IllegalStateException if TLS cannot be set up
    */
   public Http2Forwarder(
@@ -76,30 +97,33 @@ public final class Http2Forwarder implements AutoCloseable {
       KeyManager @Nullable [] keyManagers,
       boolean verifyHostname,
       int streamWindow,
-      int ioThreads) {
+      int ioThreads,
+      boolean useCallerLoop) {
     this.endpoint = endpoint;
     this.readTimeoutMillis = client.readTimeoutMillis();
+    this.useCallerLoop = useCallerLoop;
     SslContext ssl = sslContext(client.x509TrustManager(), keyManagers, verifyHostname);
-    this.group = new MultiThreadIoEventLoopGroup(ioThreads, new Threads(), NioIoHandler.newFactory());
+    this.group = new MultiThreadIoEventLoopGroup(ioThreads, threads, NioIoHandler.newFactory());
     Bootstrap bootstrap =
         new Bootstrap()
             .group(group)
-            .channel(NioSocketChannel.class)
             .option(ChannelOption.TCP_NODELAY, true)
             .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, client.connectTimeoutMillis())
             .remoteAddress(endpoint.host(), endpoint.port());
     int connectTimeout = client.connectTimeoutMillis();
-    this.pool =
-        new Http2Pool(
-            bootstrap,
-            (Channel ch) -> {
-              SslHandler handler = ssl.newHandler(ch.alloc(), endpoint.host(), endpoint.port());
-              if (connectTimeout > 0) {
-                handler.setHandshakeTimeoutMillis(connectTimeout);
-              }
-              return handler;
-            },
-            () -> codec(streamWindow));
+    Function<Channel, SslHandler> tls =
+        (Channel ch) -> {
+          SslHandler handler = ssl.newHandler(ch.alloc(), endpoint.host(), endpoint.port());
+          if (connectTimeout > 0) {
+            handler.setHandshakeTimeoutMillis(connectTimeout);
+          }
+          return handler;
+        };
+    Supplier<Http2FrameCodec> codecs = () -> codec(streamWindow);
+    this.pool = new Http2Pool(bootstrap.clone().channel(NioSocketChannel.class), tls, codecs, notHttp2);
+    this.callerLoops =
+        new CallerLoopPools(
+            pool, bootstrap, b -> new Http2Pool(b, tls, codecs, notHttp2), new OffLoopResolverGroup(group));
   }
 
   private static SslContext sslContext(
@@ -135,24 +159,31 @@ public final class Http2Forwarder implements AutoCloseable {
         .initialSettings(Http2Settings.defaultSettings().initialWindowSize(streamWindow).pushEnabled(false))
         // never put the bearer token into the HPACK table (RFC 7541 §7.1.3)
         .headerSensitivityDetector((name, value) -> AUTHORIZATION.contentEqualsIgnoreCase(name))
+        // a connection is closed with streams open only when the forwarder closes: then at once, after GOAWAY
+        .gracefulShutdownTimeoutMillis(0)
         .validateHeaders(true)
         .build();
   }
 
   /** Whether the server speaks HTTP/2: false once a connection negotiated anything else with ALPN. */
   public boolean usable() {
-    return pool.usable();
+    return notHttp2.get() == null;
   }
 
   /**
    * Sends a checked, body-less request without blocking.
    *
-   * @return the head; fails with a {@link dev.jitaccess.api.RelayException}, with an {@link
-   *     IllegalStateException} after {@link #close()}, or with an exception for which {@link
-   *     #isNotHttp2(Throwable)} holds, when the server does not speak HTTP/2 (nothing was sent)
+   * @param onCallerLoop whether the request may go over a connection on the calling thread's event loop, if it
+   *     runs on one (and the forwarder was built to); false when the caller will block for the answer, which
+   *     would then never come
+   * @return the head, completed on the event loop of the connection; fails with a {@link
+   *     dev.jitaccess.api.RelayException}, with an {@link IllegalStateException} after {@link #close()}, or with
+   *     an exception for which {@link #isNotHttp2(Throwable)} holds, when the server does not speak HTTP/2
+   *     (nothing was sent)
    * @throws IllegalArgumentException if the target would not be sent byte-for-byte
    */
-  public CompletableFuture<ForwardResponse> forward(GuardedRequest guarded, String bearerToken) {
+  public CompletableFuture<ForwardResponse> forward(
+      GuardedRequest guarded, String bearerToken, boolean onCallerLoop) {
     OkHttpForwarder.checkedUrl(endpoint, guarded);
     Http2Headers headers =
         new DefaultHttp2Headers(true)
@@ -168,9 +199,28 @@ public final class Http2Forwarder implements AutoCloseable {
     }
     headers.set(AUTHORIZATION, "Bearer " + bearerToken);
     Http2Call call =
-        new Http2Call(pool, headers, guarded.method(), guarded.path(), endpoint.hostHeader(), readTimeoutMillis);
+        new Http2Call(
+            useCallerLoop && onCallerLoop ? callerLoops.forThisThread() : pool,
+            headers,
+            guarded.method(),
+            guarded.path(),
+            endpoint.hostHeader(),
+            readTimeoutMillis);
     call.attempt(0);
     return call.result();
+  }
+
+  /**
+   * For tests: the open connections on {@code loop}'s pool, or on the forwarder's own loops if null; -1 if
+   * {@code loop} has no pool of its own.
+   */
+  public int connections(@Nullable EventLoop loop) {
+    return loop == null ? pool.connections() : callerLoops.connections(loop);
+  }
+
+  /** For tests: how many threads of the forwarder's own event loops were started. */
+  public int ownThreadsStarted() {
+    return threads.started.get();
   }
 
   /** Whether a failure of {@link #forward} means: send it with HTTP/1.1 instead. */
@@ -182,23 +232,48 @@ public final class Http2Forwarder implements AutoCloseable {
   }
 
   /**
-   * Closes the connections and stops the event loops; waits for them unless called on one. Idempotent.
+   * Closes the connections of every pool, those on borrowed loops included, and stops the forwarder's own
+   * event loops (never a borrowed one); waits for them unless called on a Netty event loop, which must not
+   * block. Idempotent.
    */
   @Override
   public void close() {
-    pool.close();
-    io.netty.util.concurrent.Future<?> terminated = group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-    if (!(Thread.currentThread() instanceof Threads.ForwarderThread)) {
-      terminated.awaitUninterruptibly(5, TimeUnit.SECONDS);
+    List<ChannelFuture> closing = pool.close(FORWARDER_CLOSED);
+    callerLoops.close(FORWARDER_CLOSED);
+    // The own loops stop once their connections are closed: a loop shut down while it runs a task may end
+    // without closing its sockets.
+    Runnable shutDown = () -> group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+    if (closing.isEmpty()) {
+      shutDown.run();
+    } else {
+      AtomicInteger open = new AtomicInteger(closing.size());
+      for (ChannelFuture f : closing) {
+        f.addListener(
+            done -> {
+              if (open.decrementAndGet() == 0) {
+                shutDown.run();
+              }
+            });
+      }
+      try {
+        group.schedule(shutDown, 3, TimeUnit.SECONDS); // in case a close hangs
+      } catch (RejectedExecutionException alreadyShutDown) {
+        // nothing left to stop
+      }
+    }
+    if (ThreadExecutorMap.currentExecutor() == null) {
+      group.terminationFuture().awaitUninterruptibly(8, TimeUnit.SECONDS);
     }
   }
 
   /** Daemon threads named {@code jit-k8s-forward-N}. */
   private static final class Threads implements ThreadFactory {
     private static final AtomicInteger NEXT = new AtomicInteger(1);
+    final AtomicInteger started = new AtomicInteger();
 
     @Override
     public Thread newThread(Runnable r) {
+      started.incrementAndGet();
       Thread t = new ForwarderThread(r, "jit-k8s-forward-" + NEXT.getAndIncrement());
       t.setDaemon(true);
       return t;

@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
@@ -24,7 +25,11 @@ import org.jspecify.annotations.Nullable;
  * it without a thread). Connections are dropped on GOAWAY (their streams finish) and closed after {@link
  * #IDLE_NANOS} without streams.
  *
- * <p>Thread-safe: state is guarded by one lock, held only briefly; futures are completed outside it.
+ * <p>The forwarder keeps one pool on its own event loops and one per caller's event loop (whose bootstrap is
+ * bound to that loop); they share what they learn about the server's protocol.
+ *
+ * <p>Thread-safe: state is guarded by one lock, held only briefly; futures are completed outside it. Nothing
+ * here blocks: it may run on a caller's event loop.
  */
 final class Http2Pool {
   /** How long a connection without streams stays open. */
@@ -35,26 +40,45 @@ final class Http2Pool {
   private final Supplier<Http2FrameCodec> codecs;
   private final Object lock = new Object();
   private final List<Http2Connection> connections = new ArrayList<>();
+  /** Every connection that became ready and did not close yet, going away or not. */
+  private final java.util.Set<Http2Connection> live = new java.util.HashSet<>();
   private final ArrayDeque<CompletableFuture<Http2Connection>> waiters = new ArrayDeque<>();
+  private final AtomicReference<@Nullable NotHttp2Exception> notHttp2;
   private @Nullable Http2Connection connecting;
-  private @Nullable NotHttp2Exception notHttp2;
-  private boolean closed;
+  private @Nullable Supplier<Throwable> closedBy;
 
   /**
    * @param bootstrap group, channel type and options, with the remote address set
    * @param tls makes the TLS handler of a new connection
    * @param codecs makes the HTTP/2 codec of a new connection
+   * @param notHttp2 what a connection learnt when the server negotiated anything but {@code h2}; shared by the
+   *     pools of one forwarder
    */
-  Http2Pool(Bootstrap bootstrap, Function<Channel, SslHandler> tls, Supplier<Http2FrameCodec> codecs) {
+  Http2Pool(
+      Bootstrap bootstrap,
+      Function<Channel, SslHandler> tls,
+      Supplier<Http2FrameCodec> codecs,
+      AtomicReference<@Nullable NotHttp2Exception> notHttp2) {
     this.bootstrap = bootstrap;
     this.tls = tls;
     this.codecs = codecs;
+    this.notHttp2 = notHttp2;
   }
 
   /** Whether the server may speak HTTP/2: false once a connection negotiated anything else. */
   boolean usable() {
+    return notHttp2.get() == null;
+  }
+
+  /** Whether this pool's connections live on {@code group}'s loops. */
+  boolean isOn(io.netty.channel.EventLoopGroup group) {
+    return bootstrap.config().group() == group;
+  }
+
+  /** How many connections carry or may carry streams (not counting one being opened). */
+  int connections() {
     synchronized (lock) {
-      return notHttp2 == null;
+      return connections.size();
     }
   }
 
@@ -67,11 +91,13 @@ final class Http2Pool {
     CompletableFuture<Http2Connection> waiter = new CompletableFuture<>();
     boolean connect = false;
     synchronized (lock) {
-      if (closed) {
-        return CompletableFuture.failedFuture(new IllegalStateException("the forwarder is closed"));
+      Supplier<Throwable> refusal = closedBy;
+      if (refusal != null) {
+        return CompletableFuture.failedFuture(refusal.get());
       }
-      if (notHttp2 != null) {
-        return CompletableFuture.failedFuture(notHttp2);
+      NotHttp2Exception learnt = notHttp2.get();
+      if (learnt != null) {
+        return CompletableFuture.failedFuture(learnt);
       }
       for (Http2Connection c : connections) {
         if (c.hasCapacity()) {
@@ -101,7 +127,7 @@ final class Http2Pool {
       served = serveLocked(c);
       if (c.reserved == 0) {
         c.idleSince = System.nanoTime();
-        closeIt = c.goingAway || closed;
+        closeIt = c.goingAway || closedBy != null;
         idle = !closeIt;
       }
     }
@@ -125,30 +151,58 @@ final class Http2Pool {
     }
   }
 
-  /** Closes all connections and fails the callers that wait. Idempotent. */
-  void close() {
+  /**
+   * Closes all connections and fails the callers that wait, and later ones, with an exception of {@code
+   * reason}: an {@link IllegalStateException} when the forwarder closes (it passes to the caller as it is),
+   * anything else when the pool's event loop is shut down (the caller gets a RelayException). Idempotent: the
+   * first reason stays. Never blocks; may run on any thread.
+   *
+   * @return the close futures of the connections it closed
+   */
+  List<ChannelFuture> close(Supplier<Throwable> reason) {
     List<Http2Connection> open;
     List<CompletableFuture<Http2Connection>> failed;
     Http2Connection pending;
     synchronized (lock) {
-      closed = true;
-      open = new ArrayList<>(connections);
+      if (closedBy == null) {
+        closedBy = reason;
+      }
+      open = new ArrayList<>(live);
       connections.clear();
       failed = new ArrayList<>(waiters);
       waiters.clear();
       pending = connecting;
       connecting = null;
     }
-    IllegalStateException e = new IllegalStateException("the forwarder is closed");
-    failed.forEach(w -> w.completeExceptionally(e));
-    open.forEach(c -> c.channel().close());
+    failed.forEach(w -> w.completeExceptionally(reason.get()));
+    List<ChannelFuture> closing = new ArrayList<>();
+    open.forEach(c -> closing.add(c.channel().close()));
     if (pending != null) {
       try {
-        pending.channel().close();
+        closing.add(pending.channel().close());
       } catch (IllegalStateException notYetConnected) {
         // the connect below fails on the closed group
       }
     }
+    return closing;
+  }
+
+  /**
+   * The pool's event loop terminated: fails waiting and later callers with an exception of {@code reason}, and
+   * closes the sockets and fails the streams that the loop left open (see {@link Http2Connection#abandon()}).
+   * Call only after the loop terminated.
+   */
+  void loopTerminated(Supplier<Throwable> reason) {
+    List<Http2Connection> all;
+    synchronized (lock) {
+      all = new ArrayList<>(live);
+      live.clear();
+      if (connecting != null) {
+        all.add(connecting);
+      }
+    }
+    close(reason);
+    all.forEach(Http2Connection::abandon);
   }
 
   // Events from the connections.
@@ -165,9 +219,10 @@ final class Http2Pool {
       } else {
         connecting = null;
         connections.add(c);
+        live.add(c);
         c.idleSince = System.nanoTime();
         served = serveLocked(c);
-        another = !waiters.isEmpty() && !closed;
+        another = !waiters.isEmpty() && closedBy == null;
         if (another) {
           connecting = new Http2Connection(this, codecs);
         }
@@ -211,6 +266,7 @@ final class Http2Pool {
     synchronized (lock) {
       c.goingAway = true;
       connections.remove(c);
+      live.remove(c);
     }
   }
 
@@ -230,7 +286,7 @@ final class Http2Pool {
       }
       connecting = null;
       if (remember) {
-        notHttp2 = (NotHttp2Exception) cause;
+        notHttp2.compareAndSet(null, (NotHttp2Exception) cause);
       }
       failed = new ArrayList<>(waiters);
       waiters.clear();
@@ -288,7 +344,7 @@ final class Http2Pool {
 
   /** Hands free slots of {@code c} to waiting callers; under the lock. */
   private Map<CompletableFuture<Http2Connection>, Http2Connection> serveLocked(Http2Connection c) {
-    if (waiters.isEmpty() || !c.hasCapacity() || closed) {
+    if (waiters.isEmpty() || !c.hasCapacity() || closedBy != null) {
       return Map.of();
     }
     Map<CompletableFuture<Http2Connection>, Http2Connection> served = new java.util.LinkedHashMap<>();
