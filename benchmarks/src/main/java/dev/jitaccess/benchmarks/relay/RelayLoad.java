@@ -329,10 +329,12 @@ public final class RelayLoad {
   private void warmUp() throws Exception {
     stub.delay(0);
     long start = System.nanoTime();
-    loop(relayGet("tok-bench"), 16, 4000);
-    loop(directGet(), 16, 2000);
+    // sequential first: the JDK client then has its one connection to each side before the closed loops (16
+    // concurrent requests to a host it has no connection to yet would open 16)
     sequential(client, relayGet("tok-bench"), 2000);
     sequential(client, directGet(), 2000);
+    loop(relayGet("tok-bench"), 16, 4000);
+    loop(directGet(), 16, 2000);
     log("warm-up: %.1f s (closed loop and sequential, via the relay and direct) [load %s]",
         (System.nanoTime() - start) / 1e9, loadAverage());
   }
@@ -673,8 +675,8 @@ public final class RelayLoad {
       statuses.merge(f.get(30, TimeUnit.SECONDS).statusCode(), 1, Integer::sum);
     }
     result("cold: 20 concurrent first requests of one new user (statuses %s) made at the stub: %s", statuses, stub.counts());
-    // steady state for the provisioning path too: 100 new users first, not measured
-    for (int i = 0; i < 100; i++) {
+    // steady state for the provisioning path too: 300 new users first, not measured
+    for (int i = 0; i < 300; i++) {
       timedGet(client, relayGet("tok-cold-warmup-" + i));
     }
     // cold p50, interleaved with warm requests of a known user

@@ -380,7 +380,9 @@ final class Http2Exchange extends ChannelInboundHandlerAdapter
         () -> {
           pending.clear();
           cancelTimer();
-          if (failure == null) {
+          if (failure == null && !terminated) {
+            // Only a body still running needs the error (with its stack trace): closing a response whose
+            // body already ended, the usual case, costs nothing.
             failure = call.closed();
           }
           drain();
