@@ -3,6 +3,7 @@ package dev.jitaccess.relay;
 import dev.jitaccess.api.RelayException;
 import dev.jitaccess.core.JitAccess;
 import dev.jitaccess.relay.internal.AccessEngine;
+import dev.jitaccess.relay.internal.AuditBatcher;
 import dev.jitaccess.relay.internal.JitAccessEngine;
 import dev.jitaccess.relay.internal.KubeconfigWriter;
 import dev.jitaccess.relay.internal.SubjectLimiter;
@@ -78,6 +79,7 @@ public final class RelayServer implements AutoCloseable {
   /** Serves the user connections and the agent tunnels: {@code ioThreads} threads. */
   private @Nullable EventLoopGroup group;
   private @Nullable ExecutorService executor;
+  private @Nullable AuditBatcher auditBatcher;
   private @Nullable Channel userChannel;
   private @Nullable TunnelListener tunnelListener;
   private @Nullable SslContext userTls;
@@ -136,7 +138,8 @@ public final class RelayServer implements AutoCloseable {
                 config.headerReadTimeout,
                 config.idleTimeout,
                 new SubjectLimiter(config.maxConcurrentRequestsPerSubject),
-                config.maxConcurrentStreams);
+                config.maxConcurrentStreams,
+                newAuditBatcher());
         userChannel =
             new ServerBootstrap()
                 .group(boss, loops)
@@ -343,7 +346,17 @@ public final class RelayServer implements AutoCloseable {
         executor.shutdownNow();
         executor = null;
       }
+      if (auditBatcher != null) {
+        auditBatcher.close(); // after the loops stopped: records every request they audited
+        auditBatcher = null;
+      }
     }
+  }
+
+  private AuditBatcher newAuditBatcher() {
+    AuditBatcher batcher = new AuditBatcher(Objects.requireNonNull(config.accessEngine));
+    auditBatcher = batcher;
+    return batcher;
   }
 
   /**

@@ -50,7 +50,7 @@ final class TunnelFakes {
   }
 
   /** Agent credentials {@code cred-<cluster>} verify to {@code <cluster>}; anything else is refused. */
-  static final class FakeEngine implements AccessEngine {
+  static class FakeEngine implements AccessEngine {
     final List<AuditEvent> audits = new CopyOnWriteArrayList<>();
     final MutableClock clock;
 

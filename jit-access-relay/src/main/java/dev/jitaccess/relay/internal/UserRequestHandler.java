@@ -555,11 +555,7 @@ public final class UserRequestHandler extends ChannelInboundHandlerAdapter {
   }
 
   private void audit(AuditEvent event) {
-    try {
-      config.executor().execute(() -> config.engine().audit(event));
-    } catch (RejectedExecutionException overloaded) {
-      config.engine().audit(event); // never drop an audit record
-    }
+    config.audit().record(event); // batched off the event loop; never dropped
   }
 
   private void releasePending() {

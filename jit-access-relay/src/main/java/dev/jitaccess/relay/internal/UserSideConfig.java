@@ -16,6 +16,7 @@ import java.util.concurrent.Executor;
  * @param idleTimeout how long a connection or stream may see no traffic either way
  * @param subjectLimiter the open requests of each subject across all connections (429 beyond its limit)
  * @param maxConcurrentStreams the most concurrent HTTP/2 streams per user connection (advertised in SETTINGS)
+ * @param audit records the per-request audit events off the event loop
  */
 public record UserSideConfig(
     AccessEngine engine,
@@ -26,7 +27,8 @@ public record UserSideConfig(
     Duration headerReadTimeout,
     Duration idleTimeout,
     SubjectLimiter subjectLimiter,
-    int maxConcurrentStreams) {
+    int maxConcurrentStreams,
+    AuditBatcher audit) {
 
   /** The longest request line accepted. */
   public static final int MAX_INITIAL_LINE = 8 * 1024;
@@ -48,6 +50,7 @@ public record UserSideConfig(
     Objects.requireNonNull(headerReadTimeout, "headerReadTimeout");
     Objects.requireNonNull(idleTimeout, "idleTimeout");
     Objects.requireNonNull(subjectLimiter, "subjectLimiter");
+    Objects.requireNonNull(audit, "audit");
     if (maxConcurrentStreams <= 0) {
       throw new IllegalArgumentException("maxConcurrentStreams must be positive but was " + maxConcurrentStreams);
     }
