@@ -433,7 +433,9 @@ final class AgentStreamHandler extends ChannelInboundHandlerAdapter {
       bodyCopier.close();
     }
     ForwardResponse answer = response;
-    if (answer != null) {
+    if (answer != null && bodyCopier != null) {
+      closeQuietly(answer); // a non-blocking body: its close never blocks, so no hand-off
+    } else if (answer != null) {
       try {
         context.executor().execute(() -> closeQuietly(answer));
       } catch (RejectedExecutionException e) {
