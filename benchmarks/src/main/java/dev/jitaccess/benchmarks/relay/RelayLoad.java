@@ -561,6 +561,12 @@ public final class RelayLoad {
     Files.writeString(dir.resolve("credentials"), credentials);
     Files.writeString(dir.resolve("jwks.json"), jit.publicJwks());
     Files.writeString(dir.resolve("ca.pem"), certs.caPem());
+    // let the 1,000 closed watches finish closing everywhere (stub, agent, relay) before the baseline heap
+    long settle = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (stub.count("open watches") > 0 && System.nanoTime() < settle) {
+      Thread.sleep(100);
+    }
+    Thread.sleep(1000);
     Map<String, Long> histo0 = histogram();
     long heap0 = heapAfterGc();
     Process agents =
