@@ -62,6 +62,8 @@ final class KubectlThroughRelayTest {
                   .noneMatch(name -> name.toLowerCase().startsWith("impersonate-"))
                   .noneMatch(name -> name.equalsIgnoreCase("jit-grant"))
                   .noneMatch(name -> name.equalsIgnoreCase("proxy-authorization"));
+              // the agent's non-blocking path: HTTP/2 with Netty, no thread held per request
+              assertThat(r.getProtocol()).as("protocol of %s", line(r)).isEqualTo("HTTP/2.0");
             });
     assertThat(env.kube.requests())
         .filteredOn(r -> forwarded.stream().noneMatch(f -> f.getId().equals(r.getId())))
