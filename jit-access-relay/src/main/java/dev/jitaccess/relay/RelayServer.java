@@ -4,6 +4,7 @@ import dev.jitaccess.api.RelayException;
 import dev.jitaccess.core.JitAccess;
 import dev.jitaccess.relay.internal.AccessEngine;
 import dev.jitaccess.relay.internal.AuditBatcher;
+import dev.jitaccess.relay.internal.DefaultTunnelRegistry;
 import dev.jitaccess.relay.internal.JitAccessEngine;
 import dev.jitaccess.relay.internal.KubeconfigWriter;
 import dev.jitaccess.relay.internal.SubjectLimiter;
@@ -311,6 +312,13 @@ public final class RelayServer implements AutoCloseable {
   @Nullable SslContext userSslContext() {
     synchronized (lock) {
       return userTls;
+    }
+  }
+
+  /** Tests: the built-in tunnel listener's registry, null before start or with an external tunnel registry. */
+  @Nullable DefaultTunnelRegistry builtInTunnelRegistry() {
+    synchronized (lock) {
+      return tunnelListener == null ? null : tunnelListener.registry();
     }
   }
 
