@@ -411,7 +411,9 @@ public final class RelayServer implements AutoCloseable {
     /**
      * How many event loop threads serve the connections, user and agent tunnels alike (one more thread accepts
      * connections on both listeners). Default: the number of available processors. The loops never block:
-     * authorization runs on a pool of its own.
+     * authorization runs on a pool of its own. The tunnel handshake advertises this count, and agents open one
+     * tunnel per loop (at most 8; {@code RelayAgent.Builder.tunnelConnections(int)}), so that each request goes
+     * through the tunnel on its user connection's loop and never crosses loops.
      *
      * @param threads the thread count, at least 1
      * @return this builder
