@@ -141,12 +141,16 @@ public final class AgentConnector implements AutoCloseable {
     int wanted = settings.tunnelConnections();
     int target =
         wanted > 0 ? wanted : Math.min(Math.max(advertised, 1), TunnelProtocol.MAX_TUNNEL_CONNECTIONS);
+    String why;
+    if (wanted > 0) {
+      why = "as configured";
+    } else if (advertised > 0) {
+      why = "the relay has " + advertised + " event loop(s)";
+    } else {
+      why = "the relay does not advertise its event loops";
+    }
     log.info(
-        "Agent holds {} tunnel connection(s) to relay {}:{}{}",
-        target,
-        settings.relayHost(),
-        settings.relayPort(),
-        wanted > 0 ? "" : advertised > 0 ? " (as the relay advertised " + advertised + ")" : " (the relay advertises none)");
+        "Agent holds {} tunnel connection(s) to relay {}:{} ({})", target, settings.relayHost(), settings.relayPort(), why);
     for (int i = 1; i < target && !closed; i++) {
       addConnection();
     }
