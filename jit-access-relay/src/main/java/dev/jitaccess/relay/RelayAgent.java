@@ -12,6 +12,7 @@ import dev.jitaccess.relay.internal.AgentSettings;
 import dev.jitaccess.relay.internal.GrantCheck;
 import dev.jitaccess.relay.internal.HeartbeatSettings;
 import dev.jitaccess.relay.internal.Transports;
+import dev.jitaccess.relay.internal.TunnelProtocol;
 import io.netty.channel.Channel;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
@@ -41,7 +42,12 @@ import org.slf4j.LoggerFactory;
  * {@link ClusterForwarder} and streams the answer back. Revocations close the subject's open streams at once;
  * a grant's expiry closes them too.
  *
- * <p>The agent reconnects forever, with capped exponential backoff and jitter ({@value
+ * <p><b>Tunnels.</b> The agent holds one tunnel connection per relay event loop (the relay advertises its loop
+ * count in the handshake; at most 8; see {@link Builder#tunnelConnections(int)}), so that the relay sends each
+ * user request through the tunnel on the loop of the user's connection and no request crosses event loops in
+ * the relay. All tunnels share the agent's grants, accounts, revocations and open streams.
+ *
+ * <p>The agent reconnects forever, each tunnel on its own, with capped exponential backoff and jitter ({@value
  * #DEFAULT_BACKOFF_INITIAL_MILLIS} ms doubling up to {@value #DEFAULT_BACKOFF_MAX_SECONDS} s). When the tunnel
  * drops, in-flight requests fail and nothing is replayed.
  *
@@ -136,12 +142,27 @@ public final class RelayAgent implements AutoCloseable {
   }
 
   /**
-   * Whether the tunnel to the relay is established now.
+   * Whether a tunnel to the relay is established now.
    *
-   * @return true while connected
+   * @return true while at least one of the agent's tunnels is connected
    */
   public boolean isConnected() {
     return connector.isConnected();
+  }
+
+  /** Tests: how many tunnels are established now. */
+  int connectedTunnels() {
+    return connector.connectedCount();
+  }
+
+  /** Tests: how many tunnel connections the agent maintains (1 until the relay first answered). */
+  int tunnelConnectionCount() {
+    return connector.connectionCount();
+  }
+
+  /** Tests: every tunnel connection or its current attempt. */
+  List<Channel> tunnelChannels() {
+    return connector.channels();
   }
 
   /** Tests: the transport and TLS implementation the agent uses. */
@@ -149,12 +170,12 @@ public final class RelayAgent implements AutoCloseable {
     return connector.transports();
   }
 
-  /** Tests: the tunnel connection or the current attempt, null before the first. */
+  /** Tests: the first tunnel connection or its current attempt, null before the first. */
   @Nullable Channel tunnelChannel() {
     return connector.channel();
   }
 
-  /** Closes the tunnel (failing in-flight requests) and stops reconnecting; never throws. */
+  /** Closes the tunnels (failing in-flight requests) and stops reconnecting; never throws. */
   @Override
   public void close() {
     housekeeping.close();
@@ -190,6 +211,7 @@ public final class RelayAgent implements AutoCloseable {
     private @Nullable ScheduledExecutorService sweepScheduler;
     private @Nullable Boolean nativeTransport;
     private @Nullable Integer ioThreads;
+    private @Nullable Integer tunnelConnections;
 
     private Builder() {}
 
@@ -492,8 +514,9 @@ public final class RelayAgent implements AutoCloseable {
     }
 
     /**
-     * How many event loop threads the agent uses. Default 1: the agent has one tunnel, and all of a
-     * connection's streams run on one loop; blocking work runs on the {@linkplain #executor(Executor) executor}.
+     * How many event loop threads the agent uses. Default 1: all of a connection's streams run on one loop, the
+     * agent's work on a loop is light (frames in and out), and blocking work runs on the {@linkplain
+     * #executor(Executor) executor}; the agent's {@linkplain #tunnelConnections(int) tunnels} share the loops.
      *
      * @param threads the thread count, at least 1
      * @return this builder
@@ -506,6 +529,34 @@ public final class RelayAgent implements AutoCloseable {
         throw new IllegalArgumentException("ioThreads must be at least 1 but was " + threads);
       }
       this.ioThreads = threads;
+      return this;
+    }
+
+    /**
+     * How many tunnel connections the agent holds to the relay. Default 0: as many as the relay has event loops
+     * (it advertises the count in the handshake), at most 8, and 1 with a relay that advertises
+     * none (an older relay). The relay sends each user request through the tunnel on the event loop of the user's
+     * connection, so with one tunnel per relay loop neither a request nor its answer crosses event loops in the
+     * relay. {@code n} from 1 to 8 holds exactly {@code n}, whatever the relay advertises (1 is the behaviour of
+     * earlier versions). Each connection reconnects on its own with the {@linkplain #reconnectBackoff(Duration,
+     * Duration) backoff}; all share the agent's grants, accounts, revocations and open streams, and the agent is
+     * {@linkplain RelayAgent#isConnected() connected} while at least one is up.
+     *
+     * @param connections 0 for the relay's count, or 1 to 8
+     * @return this builder
+     * @throws IllegalArgumentException if not 0 to 8
+     * @throws IllegalStateException if already set
+     */
+    public Builder tunnelConnections(int connections) {
+      once(this.tunnelConnections, "tunnelConnections");
+      if (connections < 0 || connections > TunnelProtocol.MAX_TUNNEL_CONNECTIONS) {
+        throw new IllegalArgumentException(
+            "tunnelConnections must be 0 (as many as the relay has event loops) to "
+                + TunnelProtocol.MAX_TUNNEL_CONNECTIONS
+                + " but was "
+                + connections);
+      }
+      this.tunnelConnections = connections;
       return this;
     }
 
@@ -560,7 +611,8 @@ public final class RelayAgent implements AutoCloseable {
               tombstoneRetention != null ? tombstoneRetention : DEFAULT_TOMBSTONE_RETENTION,
               revocationStore != null ? revocationStore : new InMemoryRevocationStore(agentClock),
               transports,
-              ioThreads != null ? ioThreads : 1);
+              ioThreads != null ? ioThreads : 1,
+              tunnelConnections != null ? tunnelConnections : 0);
       AgentHousekeeping housekeeping =
           new AgentHousekeeping(
               accountProvisioner,

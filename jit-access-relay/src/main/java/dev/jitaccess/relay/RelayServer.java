@@ -4,6 +4,7 @@ import dev.jitaccess.api.RelayException;
 import dev.jitaccess.core.JitAccess;
 import dev.jitaccess.relay.internal.AccessEngine;
 import dev.jitaccess.relay.internal.AuditBatcher;
+import dev.jitaccess.relay.internal.DefaultTunnelRegistry;
 import dev.jitaccess.relay.internal.JitAccessEngine;
 import dev.jitaccess.relay.internal.KubeconfigWriter;
 import dev.jitaccess.relay.internal.SubjectLimiter;
@@ -314,6 +315,13 @@ public final class RelayServer implements AutoCloseable {
     }
   }
 
+  /** Tests: the built-in tunnel listener's registry, null before start or with an external tunnel registry. */
+  @Nullable DefaultTunnelRegistry builtInTunnelRegistry() {
+    synchronized (lock) {
+      return tunnelListener == null ? null : tunnelListener.registry();
+    }
+  }
+
   /** Tests: the tunnel listener's TLS context, null before start or with an external tunnel registry. */
   @Nullable SslContext tunnelSslContext() {
     synchronized (lock) {
@@ -403,7 +411,9 @@ public final class RelayServer implements AutoCloseable {
     /**
      * How many event loop threads serve the connections, user and agent tunnels alike (one more thread accepts
      * connections on both listeners). Default: the number of available processors. The loops never block:
-     * authorization runs on a pool of its own.
+     * authorization runs on a pool of its own. The tunnel handshake advertises this count, and agents open one
+     * tunnel per loop (at most 8; {@code RelayAgent.Builder.tunnelConnections(int)}), so that each request goes
+     * through the tunnel on its user connection's loop and never crosses loops.
      *
      * @param threads the thread count, at least 1
      * @return this builder

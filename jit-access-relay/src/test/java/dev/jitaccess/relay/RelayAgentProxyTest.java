@@ -38,17 +38,21 @@ final class RelayAgentProxyTest {
   @Test
   void agentReachesTheRelayThroughTheProxyAndServesARequestEndToEnd() throws Exception {
     RelayAgent agent = startProxiedAgent(fixture.agentBuilder(CREDENTIAL));
-    await().atMost(WAIT).until(() -> fixture.registry().isConnected(CLUSTER) && agent.isConnected());
+    int tunnels = TunnelFixture.tunnelsPerAgent();
+    await().atMost(WAIT).until(() -> fixture.registry().tunnelCount(CLUSTER) == tunnels && agent.isConnected());
     String grant = fixture.grant("g1", "alice", Duration.ofMinutes(5));
 
     TunnelTestClient client = TunnelTestClient.simple(fixture.registry(), CLUSTER, "/api/v1/namespaces", grant);
 
     assertThat(client.status(WAIT)).isEqualTo("200");
     assertThat(client.awaitBody(WAIT)).isEqualTo("hello from /api/v1/namespaces");
-    assertThat(proxy.connectTargets()).containsExactly("localhost:" + fixture.listener.port());
+    // Each of the agent's tunnels went through the proxy, one CONNECT each.
+    assertThat(proxy.connectTargets())
+        .hasSize(tunnels)
+        .containsOnly("localhost:" + fixture.listener.port());
     assertThat(fixture.forwarder.calls).hasSize(1);
     assertThat(fixture.forwarder.calls.get(0).token()).isEqualTo("sa-token-1");
-    assertThat(fixture.registry().tunnelCount(CLUSTER)).isEqualTo(1);
+    assertThat(fixture.registry().tunnelCount(CLUSTER)).isEqualTo(tunnels);
   }
 
   @Test

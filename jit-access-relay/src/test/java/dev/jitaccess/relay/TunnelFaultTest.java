@@ -40,12 +40,13 @@ final class TunnelFaultTest {
   @Test
   void liveAgentSurvivesManyHeartbeatTimeouts() {
     RelayAgent agent = fixture.startAgent("cred-a");
-    await().atMost(WAIT).until(() -> fixture.registry().isConnected("a"));
+    int tunnels = TunnelFixture.tunnelsPerAgent();
+    await().atMost(WAIT).until(() -> fixture.registry().tunnelCount("a") == tunnels);
 
     await()
         .during(Duration.ofMillis(1500))
         .atMost(WAIT)
-        .until(() -> fixture.registry().tunnelCount("a") == 1 && agent.isConnected());
+        .until(() -> fixture.registry().tunnelCount("a") == tunnels && agent.connectedTunnels() == tunnels);
   }
 
   @Test

@@ -48,6 +48,25 @@ final class TunnelFixture implements AutoCloseable {
     return listener;
   }
 
+  /**
+   * How many tunnels an agent with the default {@code tunnelConnections(0)} holds to this fixture's listener:
+   * one per listener event loop (one per processor), at most 8.
+   */
+  static int tunnelsPerAgent() {
+    return Math.min(Runtime.getRuntime().availableProcessors(), 8);
+  }
+
+  /** Replaces the listener with one that leaves the slot count out of its {@code 101}, as an older relay. */
+  TunnelListener startOlderListener() {
+    listener.close();
+    listener =
+        new TunnelListener(heartbeat, Duration.ofSeconds(5))
+            .advertiseSlots(false)
+            .start(new InetSocketAddress("127.0.0.1", 0), CERTS.serverContext(), engine);
+    closeables.add(listener);
+    return listener;
+  }
+
   DefaultTunnelRegistry registry() {
     return listener.registry();
   }

@@ -15,6 +15,10 @@ import io.netty.handler.proxy.HttpProxyHandler;
 import io.netty.resolver.NoopAddressResolverGroup;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -23,9 +27,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Keeps one tunnel from the agent to the relay up: dials (through the proxy if any), performs the handshake,
- * and after any failure or drop dials again after a capped exponential backoff with jitter. Nothing is
- * replayed: streams of a dropped tunnel fail, their forwarder responses are closed.
+ * Keeps the agent's tunnels to the relay up. The first connection dials (through the proxy if any) and performs
+ * the handshake; the relay's {@code 101} tells how many event loops it has ({@link TunnelProtocol#SLOTS_HEADER}),
+ * and the connector then opens as many connections in all ({@link AgentSettings#tunnelConnections()} overrides
+ * this), so that each relay loop holds one of them and user requests never cross loops in the relay. Each
+ * connection dials again after any failure or drop, after its own capped exponential backoff with jitter. All
+ * connections run on the agent's event loops and share one {@link AgentContext}: grants, accounts, tombstones
+ * and open streams are agent-wide. Nothing is replayed: streams of a dropped tunnel fail, their forwarder
+ * responses are closed.
  *
  * <p>Thread-safe.
  */
@@ -34,13 +43,13 @@ public final class AgentConnector implements AutoCloseable {
 
   private final AgentSettings settings;
   private final AgentContext context;
-  // One tunnel, one connection: all of its streams run on one event loop anyway (the default of 1 thread).
+  // All connections share these loops; a connection's streams all run on its one loop (the default of 1 thread).
   private final EventLoopGroup group;
-  private final Backoff backoff;
+  private final List<Connection> connections = new CopyOnWriteArrayList<>();
+  /** Set once the connection count has been decided (after the first {@code 101}). */
+  private final AtomicBoolean sized = new AtomicBoolean();
   private volatile boolean closed;
-  private volatile @Nullable Channel tunnel;
-  private volatile boolean connected;
-  private boolean warnedUnauthorized;
+  private volatile boolean warnedUnauthorized;
 
   /**
    * Creates a connector; nothing happens before {@link #start()}.
@@ -58,9 +67,6 @@ public final class AgentConnector implements AutoCloseable {
             new AgentGrants(settings.clock(), settings.tombstoneRetention(), settings.revocationStore()),
             settings.executor(),
             settings.clock());
-    this.backoff =
-        new Backoff(
-            settings.backoffInitial(), settings.backoffMax(), () -> ThreadLocalRandom.current().nextDouble());
   }
 
   /**
@@ -73,81 +79,128 @@ public final class AgentConnector implements AutoCloseable {
     return context.grants().load();
   }
 
-  /** Dials the relay now, and again whenever the tunnel is lost, until {@link #close()}. */
+  /** Dials the relay now, and again whenever a tunnel is lost, until {@link #close()}. */
   public void start() {
     log.info("Agent uses {} to reach the relay {}", settings.transports().describe(), settings.relayHost());
-    group.execute(this::connect);
+    addConnection();
+  }
+
+  private void addConnection() {
+    Connection connection = new Connection(connections.size() + 1);
+    connections.add(connection);
+    try {
+      group.execute(connection::connect);
+    } catch (RejectedExecutionException e) {
+      // closing
+    }
   }
 
   /**
-   * Whether the tunnel is established now.
+   * Whether at least one tunnel is established now.
    *
-   * @return true after a {@code 101} until the connection drops
+   * @return true while at least one tunnel is up (after its {@code 101}, until it drops)
    */
   public boolean isConnected() {
-    Channel current = tunnel;
-    return connected && current != null && current.isActive();
+    for (Connection connection : connections) {
+      if (connection.isConnected()) {
+        return true;
+      }
+    }
+    return false;
   }
 
-  private void connect() {
-    if (closed) {
+  /**
+   * How many tunnels are established now.
+   *
+   * @return the count, 0 to the number of connections
+   */
+  public int connectedCount() {
+    int count = 0;
+    for (Connection connection : connections) {
+      if (connection.isConnected()) {
+        count++;
+      }
+    }
+    return count;
+  }
+
+  /**
+   * How many tunnel connections the agent maintains (established or dialing).
+   *
+   * @return 1 until the relay's first answer, then the decided count
+   */
+  public int connectionCount() {
+    return connections.size();
+  }
+
+  /** After the first {@code 101}: decides how many connections to hold and starts the others. */
+  private void established(int advertised) {
+    if (!sized.compareAndSet(false, true)) {
       return;
     }
-    String credential = settings.credential().get();
-    InetSocketAddress proxy = resolvedProxy();
-    if (settings.proxy() != null && proxy == null) {
-      attemptEnded(new AtomicBoolean());
-      return;
-    }
-    Bootstrap bootstrap =
-        new Bootstrap()
-            .group(group)
-            .channel(settings.transports().socketChannel())
-            .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 10_000)
-            .handler(
-                new ChannelInitializer<SocketChannel>() {
-                  @Override
-                  protected void initChannel(SocketChannel ch) {
-                    if (proxy != null) {
-                      ch.pipeline().addLast("proxy", new HttpProxyHandler(proxy));
-                    }
-                    ch.pipeline()
-                        .addLast(
-                            "tls",
-                            settings.sslContext().newHandler(ch.alloc(), settings.relayHost(), settings.relayPort()))
-                        .addLast("flush", Flushes.consolidating())
-                        .addLast("http1", new HttpClientCodec(new HttpDecoderConfig(), false, false))
-                        .addLast(
-                            "handshake",
-                            new AgentHandshakeHandler(settings, context, credential, status -> answered(ch, status)))
-                        .addLast("errors", new ChannelInboundHandlerAdapter() {
-                          @Override
-                          public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-                            log.debug("Tunnel to {} failed: {}", settings.relayHost(), cause.toString());
-                            ctx.close();
-                          }
-                        });
-                  }
-                });
-    InetSocketAddress target;
-    if (proxy != null) {
-      // The proxy resolves the relay's name; CONNECT carries it unresolved.
-      bootstrap.resolver(NoopAddressResolverGroup.INSTANCE);
-      target = InetSocketAddress.createUnresolved(settings.relayHost(), settings.relayPort());
+    int wanted = settings.tunnelConnections();
+    int target =
+        wanted > 0 ? wanted : Math.min(Math.max(advertised, 1), TunnelProtocol.MAX_TUNNEL_CONNECTIONS);
+    String why;
+    if (wanted > 0) {
+      why = "as configured";
+    } else if (advertised > 0) {
+      why = "the relay has " + advertised + " event loop(s)";
     } else {
-      target = new InetSocketAddress(settings.relayHost(), settings.relayPort());
+      why = "the relay does not advertise its event loops";
     }
-    AtomicBoolean ended = new AtomicBoolean();
-    ChannelFuture future = bootstrap.connect(target);
-    tunnel = future.channel();
-    future.addListener(
-        f -> {
-          if (!f.isSuccess()) {
-            log.debug("Could not reach the relay {}: {}", settings.relayHost(), f.cause().toString());
-            attemptEnded(ended);
-          }
-        });
-    future.channel().closeFuture().addListener(f -> attemptEnded(ended));
+    log.info(
+        "Agent holds {} tunnel connection(s) to relay {}:{} ({})", target, settings.relayHost(), settings.relayPort(), why);
+    for (int i = 1; i < target && !closed; i++) {
+      addConnection();
+    }
+  }
+
+  /**
+   * The transport and TLS implementation this connector uses.
+   *
+   * @return the settings' choice
+   */
+  public Transports transports() {
+    return settings.transports();
+  }
+
+  /**
+   * The first tunnel connection or its current attempt.
+   *
+   * @return the channel, or null before the first attempt
+   */
+  public @Nullable Channel channel() {
+    return connections.isEmpty() ? null : connections.get(0).tunnel;
+  }
+
+  /**
+   * Every tunnel connection or current attempt, in the order they were added.
+   *
+   * @return a snapshot; a connection that has not dialed yet is left out
+   */
+  public List<Channel> channels() {
+    List<Channel> channels = new ArrayList<>(connections.size());
+    for (Connection connection : connections) {
+      Channel tunnel = connection.tunnel;
+      if (tunnel != null) {
+        channels.add(tunnel);
+      }
+    }
+    return channels;
+  }
+
+  /** Closes every tunnel and stops reconnecting. */
+  @Override
+  public void close() {
+    closed = true;
+    for (Connection connection : connections) {
+      Channel current = connection.tunnel;
+      if (current != null) {
+        current.close();
+      }
+    }
+    group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
   }
 
   /**
@@ -168,65 +221,120 @@ public final class AgentConnector implements AutoCloseable {
     return resolved;
   }
 
-  private void answered(Channel channel, int status) {
-    if (status == 101) {
-      connected = true;
-      warnedUnauthorized = false;
-      backoff.reset();
-      log.info("Tunnel to relay {}:{} established", settings.relayHost(), settings.relayPort());
-    } else if (status == 401 && !warnedUnauthorized) {
-      warnedUnauthorized = true;
-      log.warn("The relay {} refused the agent credential (401); retrying with backoff", settings.relayHost());
-    } else {
-      log.debug("The relay {} answered {} to the tunnel request on {}", settings.relayHost(), status, channel.id());
-    }
-  }
+  /** One tunnel connection: its current channel, whether it is established, and its own reconnect backoff. */
+  private final class Connection {
+    private final int number;
+    private final Backoff backoff;
+    private volatile @Nullable Channel tunnel;
+    private volatile boolean connected;
 
-  private void attemptEnded(AtomicBoolean ended) {
-    if (!ended.compareAndSet(false, true)) {
-      return;
+    Connection(int number) {
+      this.number = number;
+      this.backoff =
+          new Backoff(
+              settings.backoffInitial(), settings.backoffMax(), () -> ThreadLocalRandom.current().nextDouble());
     }
-    if (connected) {
-      log.info("Tunnel to relay {} lost; reconnecting", settings.relayHost());
-    }
-    connected = false;
-    if (closed) {
-      return;
-    }
-    Duration delay = backoff.next();
-    try {
-      group.schedule(this::connect, delay.toNanos(), TimeUnit.NANOSECONDS);
-    } catch (java.util.concurrent.RejectedExecutionException e) {
-      // shutting down
-    }
-  }
 
-  /**
-   * The transport and TLS implementation this connector uses.
-   *
-   * @return the settings' choice
-   */
-  public Transports transports() {
-    return settings.transports();
-  }
-
-  /**
-   * The current tunnel connection or connection attempt.
-   *
-   * @return the channel, or null before the first attempt
-   */
-  public @Nullable Channel channel() {
-    return tunnel;
-  }
-
-  /** Closes the tunnel and stops reconnecting. */
-  @Override
-  public void close() {
-    closed = true;
-    Channel current = tunnel;
-    if (current != null) {
-      current.close();
+    boolean isConnected() {
+      Channel current = tunnel;
+      return connected && current != null && current.isActive();
     }
-    group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+
+    void connect() {
+      if (closed) {
+        return;
+      }
+      String credential = settings.credential().get();
+      InetSocketAddress proxy = resolvedProxy();
+      if (settings.proxy() != null && proxy == null) {
+        attemptEnded(new AtomicBoolean());
+        return;
+      }
+      Bootstrap bootstrap =
+          new Bootstrap()
+              .group(group)
+              .channel(settings.transports().socketChannel())
+              .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 10_000)
+              .handler(
+                  new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                      if (proxy != null) {
+                        ch.pipeline().addLast("proxy", new HttpProxyHandler(proxy));
+                      }
+                      ch.pipeline()
+                          .addLast(
+                              "tls",
+                              settings.sslContext().newHandler(ch.alloc(), settings.relayHost(), settings.relayPort()))
+                          .addLast("flush", Flushes.consolidating())
+                          .addLast("http1", new HttpClientCodec(new HttpDecoderConfig(), false, false))
+                          .addLast(
+                              "handshake",
+                              new AgentHandshakeHandler(
+                                  settings, context, credential, (status, slots) -> answered(ch, status, slots)))
+                          .addLast("errors", new ChannelInboundHandlerAdapter() {
+                            @Override
+                            public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                              log.debug("Tunnel to {} failed: {}", settings.relayHost(), cause.toString());
+                              ctx.close();
+                            }
+                          });
+                    }
+                  });
+      InetSocketAddress target;
+      if (proxy != null) {
+        // The proxy resolves the relay's name; CONNECT carries it unresolved.
+        bootstrap.resolver(NoopAddressResolverGroup.INSTANCE);
+        target = InetSocketAddress.createUnresolved(settings.relayHost(), settings.relayPort());
+      } else {
+        target = new InetSocketAddress(settings.relayHost(), settings.relayPort());
+      }
+      AtomicBoolean ended = new AtomicBoolean();
+      ChannelFuture future = bootstrap.connect(target);
+      tunnel = future.channel();
+      future.addListener(
+          f -> {
+            if (!f.isSuccess()) {
+              log.debug("Could not reach the relay {}: {}", settings.relayHost(), f.cause().toString());
+              attemptEnded(ended);
+            }
+          });
+      future.channel().closeFuture().addListener(f -> attemptEnded(ended));
+    }
+
+    private void answered(Channel channel, int status, int slots) {
+      if (status == 101) {
+        connected = true;
+        warnedUnauthorized = false;
+        backoff.reset();
+        log.info(
+            "Tunnel {} to relay {}:{} established", number, settings.relayHost(), settings.relayPort());
+        established(slots);
+      } else if (status == 401 && !warnedUnauthorized) {
+        warnedUnauthorized = true;
+        log.warn("The relay {} refused the agent credential (401); retrying with backoff", settings.relayHost());
+      } else {
+        log.debug("The relay {} answered {} to the tunnel request on {}", settings.relayHost(), status, channel.id());
+      }
+    }
+
+    private void attemptEnded(AtomicBoolean ended) {
+      if (!ended.compareAndSet(false, true)) {
+        return;
+      }
+      if (connected) {
+        log.info("Tunnel {} to relay {} lost; reconnecting", number, settings.relayHost());
+      }
+      connected = false;
+      if (closed) {
+        return;
+      }
+      Duration delay = backoff.next();
+      try {
+        group.schedule(this::connect, delay.toNanos(), TimeUnit.NANOSECONDS);
+      } catch (RejectedExecutionException e) {
+        // shutting down
+      }
+    }
   }
 }

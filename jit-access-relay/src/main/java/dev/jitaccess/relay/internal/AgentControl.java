@@ -9,15 +9,19 @@ import io.netty.handler.codec.http2.Http2DataFrame;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * A control message from the relay ({@code /_jit/...}). Today only {@code POST /_jit/revoke} with the form
- * {@code subject=<id>&cluster=<id>}: the in-memory tombstone and the closing of the subject's streams happen
- * at once on the event loop; storing the tombstone durably (before the 200 answer) and then removing the
- * account from the cluster run on the executor.
+ * {@code subject=<id>&cluster=<id>&id=<message id>}: the in-memory tombstone and the closing of the subject's
+ * streams happen at once on the event loop; storing the tombstone durably (before the 200 answer) and then
+ * removing the account from the cluster run on the executor. The relay sends each revoke message over every
+ * tunnel of the agent with one message id: only the first copy acts, the others answer as it did once it is
+ * done (a message without an id, from an older relay, always acts; acting twice is harmless, only slower).
  */
 final class AgentControl {
   private static final Logger log = LoggerFactory.getLogger(AgentControl.class);
@@ -55,19 +59,44 @@ final class AgentControl {
       AgentStatus.send(stream, 404, "NotFound", "unknown control message");
       return;
     }
-    List<String> subjects =
-        new QueryStringDecoder(body.toString(StandardCharsets.UTF_8), false).parameters().get("subject");
+    Map<String, List<String>> parameters =
+        new QueryStringDecoder(body.toString(StandardCharsets.UTF_8), false).parameters();
+    List<String> subjects = parameters.get("subject");
     if (subjects == null || subjects.size() != 1 || subjects.get(0).isBlank()) {
       AgentStatus.send(stream, 400, "BadRequest", "revoke needs exactly one subject");
       return;
     }
     String subjectId = subjects.get(0);
+    List<String> ids = parameters.get("id");
+    CompletableFuture<Boolean> outcome = new CompletableFuture<>();
+    if (ids != null && ids.size() == 1 && !ids.get(0).isBlank()) {
+      CompletableFuture<Boolean> first = context.grants().firstDelivery(ids.get(0), outcome);
+      if (first != null) {
+        log.debug("Revoke message for {} arrived again over another tunnel; answering as the first copy", subjectId);
+        first.whenComplete((stored, failure) -> acknowledge(Boolean.TRUE.equals(stored)));
+        return;
+      }
+    }
     // In memory at once: open streams close and new requests are refused before anything blocks.
     AgentGrants.Tombstone tombstone = context.grants().revoke(subjectId);
     try {
-      context.executor().execute(() -> persistThenAcknowledge(subjectId, tombstone));
+      context.executor().execute(() -> persistThenAcknowledge(subjectId, tombstone, outcome));
     } catch (RejectedExecutionException e) {
+      outcome.complete(false);
       AgentStatus.send(stream, 503, "ServiceUnavailable", "the agent is shutting down");
+    }
+  }
+
+  /** Answers 200 when the revocation is durable, else 503. Safe from any thread. */
+  private void acknowledge(boolean stored) {
+    if (stored) {
+      stream.eventLoop()
+          .execute(
+              () ->
+                  stream.writeAndFlush(
+                      new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().status("200"), true)));
+    } else {
+      AgentStatus.send(stream, 503, "ServiceUnavailable", "the revocation could not be stored durably");
     }
   }
 
@@ -75,24 +104,22 @@ final class AgentControl {
    * On the executor: the relay hears 200 only once the tombstone is durable, so that a restarted agent
    * still refuses the revoked grants. The account is removed after that.
    */
-  private void persistThenAcknowledge(String subjectId, AgentGrants.Tombstone tombstone) {
+  private void persistThenAcknowledge(
+      String subjectId, AgentGrants.Tombstone tombstone, CompletableFuture<Boolean> outcome) {
+    boolean stored;
     try {
       context.grants().persist(subjectId, tombstone);
+      stored = true;
+      log.info("Revoked {}: open streams closed, grants issued until {} refused", subjectId, tombstone.revokedAt());
     } catch (RuntimeException e) {
+      stored = false;
       log.warn(
           "Revoked {} in memory, but could not store the tombstone (a restart would forget it): {}",
           subjectId,
           e.toString());
-      AgentStatus.send(stream, 503, "ServiceUnavailable", "the revocation could not be stored durably");
-      removeAccount(subjectId);
-      return;
     }
-    log.info("Revoked {}: open streams closed, grants issued until {} refused", subjectId, tombstone.revokedAt());
-    stream.eventLoop()
-        .execute(
-            () ->
-                stream.writeAndFlush(
-                    new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().status("200"), true)));
+    acknowledge(stored);
+    outcome.complete(stored);
     removeAccount(subjectId);
   }
 

@@ -2,6 +2,8 @@ package dev.jitaccess.relay.internal;
 
 import dev.jitaccess.api.Grant;
 import dev.jitaccess.api.spi.RevocationStore;
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import io.netty.channel.Channel;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Duration;
@@ -9,8 +11,10 @@ import java.time.Instant;
 import java.time.InstantSource;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What the agent knows about grants beyond their signature: revocation tombstones (subject and time; grants
@@ -22,7 +26,9 @@ import java.util.concurrent.TimeUnit;
  * {@linkplain #load() loaded} before the agent serves, and each revocation takes effect in memory at once and
  * is then {@linkplain #persist persisted}. A tombstone is kept for {@code retention} (the longest grant
  * lifetime plus skew) after its revocation. Repeated revocations keep the latest time, so duplicate and
- * reordered revoke messages are harmless (they can only refuse more). Thread-safe.
+ * reordered revoke messages are harmless (they can only refuse more). The relay sends the same revoke message
+ * (same message id) over each of the agent's tunnels; {@link #firstDelivery} lets the agent act on it once.
+ * Thread-safe.
  */
 final class AgentGrants {
   /** One revocation, with the time after which no grant it covers can still be valid. */
@@ -34,16 +40,39 @@ final class AgentGrants {
     }
   }
 
+  /** How long a revoke message id is remembered: its copies over the other tunnels arrive within moments. */
+  static final Duration REVOKE_MESSAGE_MEMORY = Duration.ofMinutes(10);
+
   private final InstantSource clock;
   private final Duration retention;
   private final RevocationStore store;
   private final Map<String, Tombstone> tombstones = new ConcurrentHashMap<>();
   private final Map<String, Set<Channel>> openStreams = new ConcurrentHashMap<>();
+  /** The outcome (durably stored or not) of each recent revoke message, by the relay's message id. */
+  private final Cache<String, CompletableFuture<Boolean>> revokeMessages;
 
   AgentGrants(InstantSource clock, Duration retention, RevocationStore store) {
     this.clock = clock;
     this.retention = retention;
     this.store = store;
+    this.revokeMessages =
+        Caffeine.newBuilder()
+            .ticker(() -> TimeUnit.MILLISECONDS.toNanos(clock.millis()))
+            .expireAfterWrite(REVOKE_MESSAGE_MEMORY)
+            .maximumSize(10_000)
+            .build();
+  }
+
+  /**
+   * Claims a revoke message: the first delivery of an id acts on it and completes {@code outcome}; a copy that
+   * arrived over another tunnel gets the first delivery's outcome instead, to answer the same.
+   *
+   * @param messageId the relay's id of the revoke message
+   * @param outcome completed by the caller with whether the revocation was stored durably, if it is the first
+   * @return null for the first delivery, else the first delivery's outcome
+   */
+  @Nullable CompletableFuture<Boolean> firstDelivery(String messageId, CompletableFuture<Boolean> outcome) {
+    return revokeMessages.asMap().putIfAbsent(messageId, outcome);
   }
 
   /**

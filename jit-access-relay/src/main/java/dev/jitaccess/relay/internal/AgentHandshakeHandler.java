@@ -18,7 +18,7 @@ import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.util.ReferenceCountUtil;
-import java.util.function.IntConsumer;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,13 +33,25 @@ final class AgentHandshakeHandler extends ChannelInboundHandlerAdapter {
   private final AgentSettings settings;
   private final AgentContext context;
   private final String credential;
-  private final IntConsumer onAnswer;
+  private final Answer onAnswer;
   private boolean switching;
+  private int slots;
+
+  /** Told the relay's answer to the handshake, on the event loop. */
+  @FunctionalInterface
+  interface Answer {
+    /**
+     * @param status the status; 101 means the tunnel is established
+     * @param slots the relay's advertised event loop count ({@link TunnelProtocol#SLOTS_HEADER}); 0 when the
+     *     header is absent or not a positive integer
+     */
+    void answered(int status, int slots);
+  }
 
   /**
-   * @param onAnswer told the status of the relay's answer (101 means connected), on the event loop
+   * @param onAnswer told the relay's answer (101 means connected), on the event loop
    */
-  AgentHandshakeHandler(AgentSettings settings, AgentContext context, String credential, IntConsumer onAnswer) {
+  AgentHandshakeHandler(AgentSettings settings, AgentContext context, String credential, Answer onAnswer) {
     this.settings = settings;
     this.context = context;
     this.credential = credential;
@@ -69,8 +81,9 @@ final class AgentHandshakeHandler extends ChannelInboundHandlerAdapter {
             status == HttpResponseStatus.SWITCHING_PROTOCOLS.code()
                 && response.headers()
                     .containsValue(HttpHeaderNames.UPGRADE, TunnelProtocol.UPGRADE_TOKEN, true);
+        slots = slots(response.headers().get(TunnelProtocol.SLOTS_HEADER));
         if (!switching) {
-          onAnswer.accept(status);
+          onAnswer.answered(status, 0);
           ctx.close();
           return;
         }
@@ -112,7 +125,21 @@ final class AgentHandshakeHandler extends ChannelInboundHandlerAdapter {
     pipeline.remove(http1);
     TunnelCodecs.enlargeConnectionWindow(ctx.channel());
     log.debug("Tunnel to {} established", settings.relayHost());
-    onAnswer.accept(HttpResponseStatus.SWITCHING_PROTOCOLS.code());
+    onAnswer.answered(HttpResponseStatus.SWITCHING_PROTOCOLS.code(), slots);
+  }
+
+  /** The advertised slot count, or 0 when absent or not a positive integer. */
+  static int slots(@Nullable String header) {
+    if (header == null) {
+      return 0;
+    }
+    try {
+      int value = Integer.parseInt(header.trim());
+      return Math.max(value, 0);
+    } catch (NumberFormatException e) {
+      log.debug("Ignoring the relay's malformed {} header", TunnelProtocol.SLOTS_HEADER);
+      return 0;
+    }
   }
 
   @Override

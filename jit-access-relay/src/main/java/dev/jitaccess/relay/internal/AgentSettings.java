@@ -31,6 +31,8 @@ import org.jspecify.annotations.Nullable;
  * @param revocationStore where tombstones are kept across restarts
  * @param transports the I/O transport and TLS implementation ({@code sslContext} was built for it)
  * @param ioThreads the event loop threads, at least 1
+ * @param tunnelConnections how many tunnels to hold: 0 for as many as the relay advertises (capped at {@link
+ *     TunnelProtocol#MAX_TUNNEL_CONNECTIONS}, 1 when it advertises nothing), else exactly that many
  */
 public record AgentSettings(
     String relayHost,
@@ -49,12 +51,17 @@ public record AgentSettings(
     Duration tombstoneRetention,
     RevocationStore revocationStore,
     Transports transports,
-    int ioThreads) {
+    int ioThreads,
+    int tunnelConnections) {
 
   /** Checks what the builder cannot get wrong by type. */
   public AgentSettings {
     if (ioThreads < 1) {
       throw new IllegalArgumentException("ioThreads must be at least 1 but was " + ioThreads);
+    }
+    if (tunnelConnections < 0 || tunnelConnections > TunnelProtocol.MAX_TUNNEL_CONNECTIONS) {
+      throw new IllegalArgumentException(
+          "tunnelConnections must be 0 to " + TunnelProtocol.MAX_TUNNEL_CONNECTIONS + " but was " + tunnelConnections);
     }
   }
 }

@@ -24,6 +24,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -33,8 +34,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The relay's live tunnels, filed under the cluster id from each agent's verified credential. A cluster may
- * have several tunnels (several agent replicas or connections); streams are spread over the live ones round
- * robin, and a tunnel leaves the registry as soon as its channel closes.
+ * have several tunnels (several agent replicas, and one connection per relay event loop from each agent). A
+ * stream goes through a live tunnel on the caller's event loop when there is one (the user connection's loop:
+ * then neither the request nor the answer crosses loops); otherwise the live tunnels take turns (round robin).
+ * A tunnel leaves the registry as soon as its channel closes.
  *
  * <p>Thread-safe.
  */
@@ -79,6 +82,16 @@ public final class DefaultTunnelRegistry implements TunnelRegistry {
     return live(cluster).size();
   }
 
+  /**
+   * The live tunnels of a cluster now (diagnostics and tests).
+   *
+   * @param cluster a cluster id
+   * @return a snapshot, empty when none
+   */
+  public List<Channel> tunnels(String cluster) {
+    return List.copyOf(live(cluster));
+  }
+
   @Override
   public boolean isConnected(String cluster) {
     return !live(cluster).isEmpty();
@@ -102,8 +115,33 @@ public final class DefaultTunnelRegistry implements TunnelRegistry {
       return ImmediateEventExecutor.INSTANCE.newFailedFuture(
           new RelayException("cluster " + cluster + " has no connected agent"));
     }
-    Channel tunnel = live.get(Math.floorMod(next.getAndIncrement(), live.size()));
+    Channel tunnel = pick(live);
     return new Http2StreamChannelBootstrap(tunnel).handler(handler).open();
+  }
+
+  /** A tunnel on the caller's event loop if any (round robin among several), else round robin among all. */
+  private Channel pick(List<Channel> live) {
+    @Nullable Channel local = null;
+    int localCount = 0;
+    for (Channel channel : live) {
+      if (channel.eventLoop().inEventLoop()) {
+        local = channel;
+        localCount++;
+      }
+    }
+    if (localCount == 1) {
+      return local;
+    }
+    if (localCount > 1) {
+      List<Channel> candidates = new ArrayList<>(localCount);
+      for (Channel channel : live) {
+        if (channel.eventLoop().inEventLoop()) {
+          candidates.add(channel);
+        }
+      }
+      live = candidates;
+    }
+    return live.get(Math.floorMod(next.getAndIncrement(), live.size()));
   }
 
   @Override
@@ -111,16 +149,20 @@ public final class DefaultTunnelRegistry implements TunnelRegistry {
     Objects.requireNonNull(subjectId, "subjectId");
     List<String> clusters = cluster == null ? List.copyOf(tunnels.keySet()) : List.of(cluster);
     for (String c : clusters) {
+      // Every tunnel of the cluster gets the message (they may be different agent replicas); one agent's
+      // tunnels recognise the copies by the shared id and act once.
+      String messageId = UUID.randomUUID().toString();
       for (Channel tunnel : live(c)) {
-        sendRevoke(tunnel, subjectId, c);
+        sendRevoke(tunnel, subjectId, c, messageId);
       }
     }
   }
 
-  private static void sendRevoke(Channel tunnel, String subjectId, String cluster) {
+  private static void sendRevoke(Channel tunnel, String subjectId, String cluster, String messageId) {
     QueryStringEncoder form = new QueryStringEncoder("");
     form.addParam("subject", subjectId);
     form.addParam("cluster", cluster);
+    form.addParam("id", messageId);
     byte[] body = form.toString().substring(1).getBytes(StandardCharsets.UTF_8);
     Http2Headers headers =
         new DefaultHttp2Headers()

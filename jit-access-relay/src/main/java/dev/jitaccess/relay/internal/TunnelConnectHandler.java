@@ -40,7 +40,8 @@ import org.slf4j.LoggerFactory;
  * Accepts exactly one {@code GET /_jit/connect} with {@code Upgrade: jit-tunnel/1} and a bearer agent
  * credential, verifies it off the event loop and, on success, answers 101 and turns the connection into an
  * HTTP/2 client tunnel filed under the <em>verified</em> cluster id. Anything else the agent claims (headers,
- * SNI) is ignored. One instance per connection.
+ * SNI) is ignored. The {@code 101} tells the agent how many tunnels to open ({@link TunnelProtocol#SLOTS_HEADER}).
+ * One instance per connection.
  */
 final class TunnelConnectHandler extends ChannelInboundHandlerAdapter {
   private static final Logger log = LoggerFactory.getLogger(TunnelConnectHandler.class);
@@ -55,20 +56,27 @@ final class TunnelConnectHandler extends ChannelInboundHandlerAdapter {
   private final Executor verifier;
   private final HeartbeatSettings heartbeat;
   private final Duration handshakeTimeout;
+  private final int slots;
   private @Nullable ScheduledFuture<?> deadline;
   private boolean requestSeen;
 
+  /**
+   * @param slots the relay's event loop count, advertised in the {@code 101}; 0 advertises nothing (as an older
+   *     relay)
+   */
   TunnelConnectHandler(
       AccessEngine engine,
       DefaultTunnelRegistry registry,
       Executor verifier,
       HeartbeatSettings heartbeat,
-      Duration handshakeTimeout) {
+      Duration handshakeTimeout,
+      int slots) {
     this.engine = engine;
     this.registry = registry;
     this.verifier = verifier;
     this.heartbeat = heartbeat;
     this.handshakeTimeout = handshakeTimeout;
+    this.slots = slots;
   }
 
   @Override
@@ -178,6 +186,9 @@ final class TunnelConnectHandler extends ChannelInboundHandlerAdapter {
     response.headers()
         .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE)
         .set(HttpHeaderNames.UPGRADE, TunnelProtocol.UPGRADE_TOKEN);
+    if (slots > 0) {
+      response.headers().setInt(TunnelProtocol.SLOTS_HEADER, slots);
+    }
     // Encoded synchronously by the HTTP/1 codec, so it precedes the HTTP/2 preface on the wire.
     ctx.writeAndFlush(response);
     var pipeline = ctx.pipeline();

@@ -9,6 +9,7 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.ssl.SslContext;
+import io.netty.util.concurrent.EventExecutor;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Objects;
@@ -26,6 +27,13 @@ import org.slf4j.LoggerFactory;
  * The relay's TLS listener that agents dial out to. Each connection must open with {@code GET
  * /_jit/connect} ({@link TunnelProtocol}); once the agent credential is verified the connection turns into
  * an HTTP/2 tunnel (the relay as client) filed in {@link #registry()} under the verified cluster id.
+ *
+ * <p>The {@code 101} advertises the worker group's event loop count ({@link TunnelProtocol#SLOTS_HEADER}), and
+ * agents open one tunnel per loop. Netty deals accepted connections to the loops round robin, so an agent's
+ * tunnels, dialed back to back, usually land on distinct loops. <b>Known limitation:</b> not always: a user
+ * connection or another agent's tunnel accepted in between shifts the rotation, and two tunnels of one cluster
+ * may share a loop while another loop holds none. Both are kept (they still add capacity); requests accepted on
+ * the loop without a tunnel then cross to another loop, as with a single tunnel, until that agent reconnects.
  *
  * <p>Lifecycle: construct, {@link #start}, {@link #close}. Thread-safe after start.
  */
@@ -46,6 +54,7 @@ public final class TunnelListener implements AutoCloseable {
   private @Nullable ThreadPoolExecutor verifier;
   private @Nullable Channel serverChannel;
   private volatile boolean closed;
+  private boolean advertiseSlots = true;
 
   /** A listener with the default heartbeat (PING every 10 s, dead after 30 s) and a 10 s handshake limit. */
   public TunnelListener() {
@@ -64,6 +73,18 @@ public final class TunnelListener implements AutoCloseable {
       throw new IllegalArgumentException("handshakeTimeout must be positive but was " + handshakeTimeout);
     }
     this.handshakeTimeout = handshakeTimeout;
+  }
+
+  /**
+   * Tests: whether the {@code 101} advertises the event loop count (default true); false behaves like a relay
+   * from before {@link TunnelProtocol#SLOTS_HEADER}. Call before {@code start}.
+   *
+   * @param advertise false to leave the header out
+   * @return this listener
+   */
+  public synchronized TunnelListener advertiseSlots(boolean advertise) {
+    this.advertiseSlots = advertise;
+    return this;
   }
 
   /**
@@ -116,6 +137,7 @@ public final class TunnelListener implements AutoCloseable {
     Objects.requireNonNull(engine, "engine");
     verifier = newVerifierPool();
     ThreadPoolExecutor verifierPool = verifier;
+    int slots = advertiseSlots ? loopCount(workerGroup) : 0;
     ServerBootstrap bootstrap =
         new ServerBootstrap()
             .group(bossGroup, workerGroup)
@@ -143,7 +165,7 @@ public final class TunnelListener implements AutoCloseable {
                         .addLast(
                             "connect",
                             new TunnelConnectHandler(
-                                engine, registry, verifierPool, heartbeat, handshakeTimeout));
+                                engine, registry, verifierPool, heartbeat, handshakeTimeout, slots));
                   }
                 });
     try {
@@ -155,6 +177,14 @@ public final class TunnelListener implements AutoCloseable {
     }
     log.info("Tunnel listener on {}", serverChannel.localAddress());
     return this;
+  }
+
+  private static int loopCount(EventLoopGroup group) {
+    int count = 0;
+    for (EventExecutor ignored : group) {
+      count++;
+    }
+    return Math.max(1, count);
   }
 
   private static ThreadPoolExecutor newVerifierPool() {
