@@ -245,7 +245,8 @@ final class AgentStreamHandler extends ChannelInboundHandlerAdapter {
   }
 
   private static void unreachable(Channel stream, Throwable failure) {
-    Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+    Throwable cause =
+        failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
     log.warn("Forwarding on stream {} failed: {}", stream.id(), cause.toString());
     AgentStatus.send(stream, 502, "InternalError", "kube-apiserver could not be reached");
   }
