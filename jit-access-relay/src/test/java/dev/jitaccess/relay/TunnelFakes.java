@@ -88,11 +88,13 @@ final class TunnelFakes {
     /** What a real verifier would remember: grants verified before, when {@link #remembers} is on. */
     final Map<String, Grant> verified = new ConcurrentHashMap<>();
     final AtomicInteger verifyCalls = new AtomicInteger();
+    final List<String> verifyThreads = new CopyOnWriteArrayList<>();
     volatile boolean remembers;
 
     @Override
     public Grant verify(String jws) {
       verifyCalls.incrementAndGet();
+      verifyThreads.add(Thread.currentThread().getName());
       Grant grant = grants.get(jws);
       if (grant == null) {
         throw new AuthenticationException("bad signature");

@@ -63,9 +63,10 @@ final class TunnelNonBlockingForwarderTest {
 
     assertThat(fixture.grants.verifyCalls).hasValue(1);
     assertThat(fixture.provisioner.ensureCalls).hasValue(1);
-    assertThat(forwarder.callers).hasSize(2);
-    assertThat(forwarder.callers.get(0)).startsWith("jit-agent-worker-"); // cold: verify + provision may block
-    assertThat(forwarder.callers.get(1)).doesNotStartWith("jit-agent-worker-"); // warm: the tunnel's event loop
+    // cold: the signature check (and provisioning) ran on a worker, which may block ...
+    assertThat(fixture.grants.verifyThreads).singleElement().asString().startsWith("jit-agent-worker-");
+    // ... and both forwards ran on the tunnel's event loop (the cold one after going back to it)
+    assertThat(forwarder.callers).hasSize(2).noneMatch(name -> name.startsWith("jit-agent-worker-"));
     assertThat(forwarder.tokens).containsOnly("sa-token-1");
   }
 

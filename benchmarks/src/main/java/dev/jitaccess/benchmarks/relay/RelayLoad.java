@@ -705,6 +705,34 @@ public final class RelayLoad {
     }
     result("cold: first request of a new user p50 %.2f ms with a 0 ms stub (target ≤ 5), warm p50 %.2f ms; per round %s",
         median(coldP50) / 1e3, median(warmP50) / 1e3, fmt(coldP50, "%.0f"));
+    coldGaps();
+  }
+
+  /**
+   * Where a cold request's time goes: for a few new users, when each call reached the stub and was answered,
+   * relative to the moment the client sent the request (one monotonic clock for both JVMs on this host).
+   */
+  private void coldGaps() throws Exception {
+    stub.command("trace"); // drop what the rounds left
+    List<String> lines = new ArrayList<>();
+    for (int i = 0; i < 9; i++) {
+      long t0 = System.nanoTime();
+      client.send(relayGet("tok-cold-gaps-" + i), HttpResponse.BodyHandlers.ofByteArray());
+      long t1 = System.nanoTime();
+      StringBuilder line = new StringBuilder();
+      for (String entry : stub.command("trace").split(";")) {
+        if (entry.isEmpty()) {
+          continue;
+        }
+        String[] f = entry.split(" ", 4);
+        String what = f[3].startsWith("/api/v1/namespaces/jit-access/serviceaccounts/") ? "token" : f[2] + " "
+            + f[3].replaceAll("^/apis/rbac.authorization.k8s.io/v1/", "").replaceAll("^/api/v1/namespaces/jit-access/", "");
+        line.append(String.format(Locale.ROOT, "%s %.2f-%.2f, ", what,
+            (Long.parseLong(f[0]) - t0) / 1e6, (Long.parseLong(f[1]) - t0) / 1e6));
+      }
+      lines.add(String.format(Locale.ROOT, "  cold gaps (ms from send): %sanswer at %.2f", line, (t1 - t0) / 1e6));
+    }
+    lines.forEach(l -> log("%s", l));
   }
 
   // ------------------------------------------------------------------ measuring

@@ -158,6 +158,12 @@ public final class StubApiServer {
       } else if (line.equals("reset")) {
         COUNTS.keySet().removeIf(k -> !k.startsWith("open "));
         out.println("ok");
+      } else if (line.equals("trace")) {
+        StringBuilder s = new StringBuilder();
+        for (String entry; (entry = TRACE.poll()) != null; ) {
+          s.append(entry).append(';');
+        }
+        out.println(s);
       } else if (line.equals("counts")) {
         StringBuilder s = new StringBuilder();
         new TreeMap<>(COUNTS).forEach((k, v) -> s.append(k).append('=').append(v.sum()).append(';'));
@@ -169,6 +175,20 @@ public final class StubApiServer {
     }
     server.close().sync();
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+  }
+
+  /**
+   * When each request arrived and was answered ({@code System.nanoTime()}, which is the same monotonic clock in
+   * every JVM on this host), for the driver's cold-path gap analysis; the newest 256 are kept.
+   */
+  private static final java.util.concurrent.ConcurrentLinkedQueue<String> TRACE =
+      new java.util.concurrent.ConcurrentLinkedQueue<>();
+
+  private static void trace(long arrived, String method, String path) {
+    TRACE.add(arrived + " " + System.nanoTime() + " " + method + " " + path);
+    while (TRACE.size() > 256) {
+      TRACE.poll();
+    }
   }
 
   private static void count(String key) {
@@ -208,7 +228,10 @@ public final class StubApiServer {
       }
     }
 
+    private long arrived;
+
     private void dispatch(ChannelHandlerContext ctx) {
+      arrived = System.nanoTime();
       long delay = delayNanos;
       if (delay > 0) {
         ctx.executor().schedule(() -> answer(ctx), delay, TimeUnit.NANOSECONDS);
@@ -223,6 +246,7 @@ public final class StubApiServer {
       int q = full.indexOf('?');
       String path = q < 0 ? full : full.substring(0, q);
       String query = q < 0 ? "" : full.substring(q + 1);
+      trace(arrived, method, path);
       if (method.equals("GET") && query.contains("watch=true")) {
         count("GET watch");
         count("open watches");

@@ -212,6 +212,16 @@ final class AgentStreamHandler extends ChannelInboundHandlerAdapter {
       AgentStatus.send(stream, 500, "InternalError", "could not prepare the ServiceAccount");
       return;
     }
+    if (request.body() == null && incoming.upgrade() == null && context.forwarder().isNonBlocking()) {
+      // Back to the stream's loop: a non-blocking forwarder then uses that loop's connection, and the answer
+      // needs no hand-off (from here it would go through the forwarder's own threads).
+      try {
+        stream.eventLoop().execute(() -> forward(stream, incoming, request, account));
+        return;
+      } catch (RejectedExecutionException shuttingDown) {
+        // the agent is closing: forward from here, the stream fails anyway
+      }
+    }
     forward(stream, incoming, request, account);
   }
 
