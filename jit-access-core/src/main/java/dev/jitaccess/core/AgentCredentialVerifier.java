@@ -1,21 +1,12 @@
 package dev.jitaccess.core;
 
-import com.nimbusds.jose.jwk.JWKSet;
-import com.nimbusds.jose.jwk.source.JWKSource;
-import com.nimbusds.jose.proc.SecurityContext;
 import com.nimbusds.jwt.JWTClaimsSet;
 import dev.jitaccess.api.AccessRequest;
 import dev.jitaccess.api.AuthenticationException;
 import dev.jitaccess.api.JitAccessException;
-import dev.jitaccess.core.internal.BuilderChecks;
-import dev.jitaccess.core.internal.JwtRules;
 import dev.jitaccess.core.internal.JwtValidator;
 import dev.jitaccess.core.internal.KeyRing;
-import dev.jitaccess.core.internal.KeySources;
 import dev.jitaccess.core.internal.TokenIssuer;
-import java.time.InstantSource;
-import java.util.Objects;
-import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -76,58 +67,12 @@ public final class AgentCredentialVerifier {
    *
    * @since 0.1.0
    */
-  public static final class Builder {
-    private @Nullable JWKSource<SecurityContext> keys;
-    private @Nullable String issuer;
-    private @Nullable InstantSource clock;
+  public static final class Builder extends EngineTokenBuilder<Builder> {
 
     private Builder() {}
 
-    /**
-     * The engine's public keys, as JWK set JSON.
-     *
-     * @param json a JWK set; private members are ignored
-     * @return this builder
-     * @throws IllegalArgumentException if it is not a JWK set with a public EC or RSA key
-     * @throws IllegalStateException if the keys were already set
-     */
-    public Builder jwks(String json) {
-      BuilderChecks.once(keys, "jwks");
-      keys = KeySources.fromJson(json, "jwks");
-      return this;
-    }
-
-    /** A live key source (the engine's key ring), asked on each verification. */
-    Builder keySource(Supplier<JWKSet> keySource) {
-      BuilderChecks.once(keys, "jwks");
-      keys = KeySources.live(keySource);
-      return this;
-    }
-
-    /**
-     * The engine's issuer; {@code iss} must equal it exactly.
-     *
-     * @param issuer the issuer
-     * @return this builder
-     * @throws IllegalArgumentException if it is blank
-     * @throws IllegalStateException if it was already set
-     */
-    public Builder issuer(String issuer) {
-      BuilderChecks.once(this.issuer, "issuer");
-      this.issuer = BuilderChecks.nonBlank(issuer, "issuer");
-      return this;
-    }
-
-    /**
-     * The time source; by default {@link InstantSource#system()}.
-     *
-     * @param clock the clock
-     * @return this builder
-     * @throws IllegalStateException if it was already set
-     */
-    public Builder clock(InstantSource clock) {
-      BuilderChecks.once(this.clock, "clock");
-      this.clock = Objects.requireNonNull(clock, "clock");
+    @Override
+    Builder self() {
       return this;
     }
 
@@ -138,16 +83,13 @@ public final class AgentCredentialVerifier {
      * @throws IllegalStateException if the JWKS or the issuer is missing
      */
     public AgentCredentialVerifier build() {
-      JwtRules rules =
-          JwtRules.engineToken(
+      return new AgentCredentialVerifier(
+          validator(
               "agent credential",
               TokenIssuer.AGENT_TYPE,
-              BuilderChecks.required(issuer, "issuer", "pass the engine's issuer"),
               KeyRing.AGENT_AUDIENCE,
-              clock == null ? InstantSource.system() : clock,
-              JwtValidator.DEFAULT_MAX_TOKEN_SIZE);
-      JWKSource<SecurityContext> source = BuilderChecks.required(keys, "jwks", "pass the engine's publicJwks()");
-      return new AgentCredentialVerifier(new JwtValidator(rules, source, 0));
+              JwtValidator.DEFAULT_MAX_TOKEN_SIZE,
+              0));
     }
   }
 }

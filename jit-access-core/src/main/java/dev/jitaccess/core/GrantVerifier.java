@@ -1,8 +1,5 @@
 package dev.jitaccess.core;
 
-import com.nimbusds.jose.jwk.JWKSet;
-import com.nimbusds.jose.jwk.source.JWKSource;
-import com.nimbusds.jose.proc.SecurityContext;
 import com.nimbusds.jwt.JWTClaimsSet;
 import dev.jitaccess.api.AccessRequest;
 import dev.jitaccess.api.AuthenticationException;
@@ -11,18 +8,13 @@ import dev.jitaccess.api.JitAccessException;
 import dev.jitaccess.api.Permission;
 import dev.jitaccess.api.Subject;
 import dev.jitaccess.core.internal.BuilderChecks;
-import dev.jitaccess.core.internal.JwtRules;
 import dev.jitaccess.core.internal.JwtValidator;
 import dev.jitaccess.core.internal.KeyRing;
-import dev.jitaccess.core.internal.KeySources;
 import dev.jitaccess.core.internal.TokenIssuer;
-import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Set;
-import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -165,49 +157,14 @@ public final class GrantVerifier {
    *
    * @since 0.1.0
    */
-  public static final class Builder {
-    private @Nullable JWKSource<SecurityContext> keys;
-    private @Nullable String issuer;
+  public static final class Builder extends EngineTokenBuilder<Builder> {
     private @Nullable String cluster;
-    private @Nullable InstantSource clock;
     private @Nullable Integer maxTokenSize;
 
     private Builder() {}
 
-    /**
-     * The public keys that sign grants, as JWK set JSON (the engine's {@code JitAccess.publicJwks()}).
-     *
-     * @param json a JWK set, for example {@code {"keys":[{"kty":"EC",...}]}}; private members are ignored
-     * @return this builder
-     * @throws NullPointerException if {@code json} is null
-     * @throws IllegalArgumentException if it is not a JWK set with at least one public EC or RSA key
-     * @throws IllegalStateException if the keys were already set
-     */
-    public Builder jwks(String json) {
-      BuilderChecks.once(keys, "jwks");
-      keys = KeySources.fromJson(json, "jwks");
-      return this;
-    }
-
-    /** A live key source (the engine's key ring), asked on each verification that is not cached. */
-    Builder keySource(Supplier<JWKSet> keySource) {
-      BuilderChecks.once(keys, "jwks");
-      keys = KeySources.live(keySource);
-      return this;
-    }
-
-    /**
-     * The one trusted issuer: the {@code iss} of every grant must equal it exactly.
-     *
-     * @param issuer the engine's issuer, as given to {@code JitAccess.builder().issuer(...)}
-     * @return this builder
-     * @throws NullPointerException if {@code issuer} is null
-     * @throws IllegalArgumentException if it is blank
-     * @throws IllegalStateException if it was already set
-     */
-    public Builder issuer(String issuer) {
-      BuilderChecks.once(this.issuer, "issuer");
-      this.issuer = BuilderChecks.nonBlank(issuer, "issuer");
+    @Override
+    Builder self() {
       return this;
     }
 
@@ -223,20 +180,6 @@ public final class GrantVerifier {
     public Builder cluster(String cluster) {
       BuilderChecks.once(this.cluster, "cluster");
       this.cluster = AccessRequest.checkCluster(cluster);
-      return this;
-    }
-
-    /**
-     * The time source for expiry checks; by default {@link InstantSource#system()}.
-     *
-     * @param clock the clock
-     * @return this builder
-     * @throws NullPointerException if {@code clock} is null
-     * @throws IllegalStateException if it was already set
-     */
-    public Builder clock(InstantSource clock) {
-      BuilderChecks.once(this.clock, "clock");
-      this.clock = Objects.requireNonNull(clock, "clock");
       return this;
     }
 
@@ -261,19 +204,16 @@ public final class GrantVerifier {
      * @throws IllegalStateException if the JWKS, the issuer or the cluster is missing
      */
     public GrantVerifier build() {
-      JWKSource<SecurityContext> source =
-          BuilderChecks.required(keys, "jwks", "pass the engine's publicJwks()");
-      String iss = BuilderChecks.required(issuer, "issuer", "pass the engine's issuer");
+      checkKeysAndIssuer();
       String aud = BuilderChecks.required(cluster, "cluster", "pass the id of the cluster this agent serves");
-      JwtRules rules =
-          JwtRules.engineToken(
+      JwtValidator validator =
+          validator(
               "grant",
               TokenIssuer.GRANT_TYPE,
-              iss,
               aud,
-              clock == null ? InstantSource.system() : clock,
-              maxTokenSize == null ? DEFAULT_MAX_TOKEN_SIZE : maxTokenSize);
-      return new GrantVerifier(new JwtValidator(rules, source, CACHE_SIZE), aud);
+              maxTokenSize == null ? DEFAULT_MAX_TOKEN_SIZE : maxTokenSize,
+              CACHE_SIZE);
+      return new GrantVerifier(validator, aud);
     }
   }
 }

@@ -1,27 +1,20 @@
 package dev.jitaccess.core;
 
-import com.nimbusds.jose.jwk.JWKSet;
-import com.nimbusds.jose.jwk.source.JWKSource;
-import com.nimbusds.jose.proc.SecurityContext;
 import com.nimbusds.jwt.JWTClaimsSet;
 import dev.jitaccess.api.AuthenticationException;
 import dev.jitaccess.api.JitAccessException;
 import dev.jitaccess.api.Subject;
 import dev.jitaccess.api.spi.IdentityProvider;
 import dev.jitaccess.core.internal.BuilderChecks;
-import dev.jitaccess.core.internal.JwtRules;
 import dev.jitaccess.core.internal.JwtValidator;
 import dev.jitaccess.core.internal.KeyRing;
-import dev.jitaccess.core.internal.KeySources;
 import dev.jitaccess.core.internal.TokenIssuer;
 import java.time.Instant;
-import java.time.InstantSource;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.function.BiPredicate;
-import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -104,47 +97,14 @@ public final class SessionTokenIdentityProvider implements IdentityProvider {
    *
    * @since 0.1.0
    */
-  public static final class Builder {
-    private @Nullable JWKSource<SecurityContext> keys;
-    private @Nullable String issuer;
+  public static final class Builder extends EngineTokenBuilder<Builder> {
     private @Nullable String audience;
-    private @Nullable InstantSource clock;
     private @Nullable BiPredicate<String, Instant> revocationCheck;
 
     private Builder() {}
 
-    /**
-     * The engine's public keys, as JWK set JSON.
-     *
-     * @param json a JWK set; private members are ignored
-     * @return this builder
-     * @throws IllegalArgumentException if it is not a JWK set with a public EC or RSA key
-     * @throws IllegalStateException if the keys were already set
-     */
-    public Builder jwks(String json) {
-      BuilderChecks.once(keys, "jwks");
-      keys = KeySources.fromJson(json, "jwks");
-      return this;
-    }
-
-    /** A live key source (the engine's key ring), asked on each authentication. */
-    Builder keySource(Supplier<JWKSet> keySource) {
-      BuilderChecks.once(keys, "jwks");
-      keys = KeySources.live(keySource);
-      return this;
-    }
-
-    /**
-     * The engine's issuer; {@code iss} must equal it exactly.
-     *
-     * @param issuer the issuer
-     * @return this builder
-     * @throws IllegalArgumentException if it is blank
-     * @throws IllegalStateException if it was already set
-     */
-    public Builder issuer(String issuer) {
-      BuilderChecks.once(this.issuer, "issuer");
-      this.issuer = BuilderChecks.nonBlank(issuer, "issuer");
+    @Override
+    Builder self() {
       return this;
     }
 
@@ -159,19 +119,6 @@ public final class SessionTokenIdentityProvider implements IdentityProvider {
     public Builder audience(String audience) {
       BuilderChecks.once(this.audience, "audience");
       this.audience = BuilderChecks.nonBlank(audience, "audience");
-      return this;
-    }
-
-    /**
-     * The time source; by default {@link InstantSource#system()}.
-     *
-     * @param clock the clock
-     * @return this builder
-     * @throws IllegalStateException if it was already set
-     */
-    public Builder clock(InstantSource clock) {
-      BuilderChecks.once(this.clock, "clock");
-      this.clock = Objects.requireNonNull(clock, "clock");
       return this;
     }
 
@@ -197,17 +144,15 @@ public final class SessionTokenIdentityProvider implements IdentityProvider {
      * @throws IllegalStateException if the JWKS or the issuer is missing
      */
     public SessionTokenIdentityProvider build() {
-      JwtRules rules =
-          JwtRules.engineToken(
+      JwtValidator validator =
+          validator(
               "session token",
               TokenIssuer.SESSION_TYPE,
-              BuilderChecks.required(issuer, "issuer", "pass the engine's issuer"),
               audience == null ? DEFAULT_AUDIENCE : audience,
-              clock == null ? InstantSource.system() : clock,
-              JwtValidator.DEFAULT_MAX_TOKEN_SIZE);
-      JWKSource<SecurityContext> source = BuilderChecks.required(keys, "jwks", "pass the engine's publicJwks()");
+              JwtValidator.DEFAULT_MAX_TOKEN_SIZE,
+              0);
       return new SessionTokenIdentityProvider(
-          new JwtValidator(rules, source, 0), revocationCheck == null ? (id, at) -> false : revocationCheck);
+          validator, revocationCheck == null ? (id, at) -> false : revocationCheck);
     }
   }
 }
