@@ -89,8 +89,6 @@ public final class AuditBatcher implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    synchronized (this) {
-      drain(); // what the cancelled delayed drain would have recorded
-    }
+    drain(); // what the cancelled delayed drain would have recorded
   }
 }
