@@ -29,6 +29,7 @@ import com.nimbusds.jose.util.JSONObjectUtils;
 import com.nimbusds.jwt.JWTClaimsSet;
 import dev.jitaccess.api.AuthenticationException;
 import dev.jitaccess.api.JitAccessException;
+import java.security.Provider;
 import java.text.ParseException;
 import java.time.Duration;
 import java.time.Instant;
@@ -77,6 +78,7 @@ public final class JwtValidator {
   private final JWKSource<SecurityContext> keys;
   private final @Nullable Cache<String, JWTClaimsSet> cache;
   private final Cache<JWK, KeyCheck> keyChecks = Caffeine.newBuilder().maximumSize(KEY_CHECKS).build();
+  private final @Nullable Provider ecdsaProvider;
 
   /**
    * A validator.
@@ -86,9 +88,25 @@ public final class JwtValidator {
    * @param cacheSize how many verified tokens to remember (by SHA-256) until they expire; 0 for none
    */
   public JwtValidator(JwtRules rules, JWKSource<SecurityContext> keys, long cacheSize) {
+    this(rules, keys, cacheSize, EcdsaVerification.provider());
+  }
+
+  /**
+   * A validator whose ES256 signatures are checked by the given provider.
+   *
+   * @param ecdsaProvider the provider for ES256, or null for the JDK's default
+   */
+  JwtValidator(
+      JwtRules rules, JWKSource<SecurityContext> keys, long cacheSize, @Nullable Provider ecdsaProvider) {
     this.rules = rules;
     this.keys = keys;
     this.cache = cacheSize <= 0 ? null : newCache(cacheSize, rules.clock());
+    this.ecdsaProvider = ecdsaProvider;
+  }
+
+  /** The provider that checks ES256 signatures, null for the JDK's default. */
+  @Nullable Provider ecdsaProvider() {
+    return ecdsaProvider;
   }
 
   /**
@@ -309,7 +327,7 @@ public final class JwtValidator {
     }
     List<KeyCheck> candidates = new ArrayList<>(matching.size());
     for (JWK key : matching) {
-      KeyCheck check = keyChecks.get(key, JwtValidator::check);
+      KeyCheck check = keyChecks.get(key, this::check);
       if (check.fits()) {
         candidates.add(check);
       }
@@ -366,10 +384,14 @@ public final class JwtValidator {
    * #MIN_RSA_KEY_SIZE} bits; a smaller one is treated as absent from the JWKS) and its verifier (null when the
    * JWK could not be turned into a public key).
    */
-  private static KeyCheck check(JWK key) {
+  private KeyCheck check(JWK key) {
     try {
       if (key instanceof ECKey ec) {
-        return new KeyCheck(true, key.getKeyID(), new ECDSAVerifier(ec.toECPublicKey()), JWSAlgorithm.Family.EC);
+        ECDSAVerifier verifier = new ECDSAVerifier(ec.toECPublicKey());
+        if (ecdsaProvider != null) {
+          verifier.getJCAContext().setProvider(ecdsaProvider);
+        }
+        return new KeyCheck(true, key.getKeyID(), verifier, JWSAlgorithm.Family.EC);
       }
       if (key instanceof RSAKey rsa) {
         if (rsa.size() < MIN_RSA_KEY_SIZE) {
