@@ -166,6 +166,46 @@ final class TunnelNonBlockingForwarderTest {
     assertThat(workerThreads()).isLessThanOrEqualTo(workersBefore + 1);
   }
 
+  /**
+   * The relay cancels a stream (RST_STREAM) whenever a user goes away, so many users closing their watches
+   * at once send the agent hundreds of resets within seconds. The relay is authenticated and limits resets
+   * per user connection itself; the agent must not apply HTTP/2 rapid-reset protection against it, or a few
+   * users could tear down the tunnel every other user of the cluster depends on.
+   */
+  @Test
+  void hundredsOfCancelledStreamsDoNotCostTheTunnel() throws Exception {
+    String grant = connectedAgentWithGrant();
+    TunnelTestClient.simple(fixture.registry(), "a", "/warm", grant).awaitBody(WAIT);
+    List<Body> watches = new CopyOnWriteArrayList<>();
+    forwarder.responder =
+        r -> {
+          Body b = new Body();
+          watches.add(b);
+          return b;
+        };
+    int streams = 450; // Netty's default server limit is 200 resets per 30 s
+    List<TunnelTestClient> clients = new java.util.ArrayList<>();
+    for (int i = 0; i < streams; i++) {
+      clients.add(TunnelTestClient.simple(fixture.registry(), "a", "/api?watch=true&i=" + i, grant));
+    }
+    for (TunnelTestClient client : clients) {
+      assertThat(client.status(WAIT)).isEqualTo("200");
+    }
+    java.util.Set<io.netty.channel.Channel> tunnels = new java.util.HashSet<>();
+    for (TunnelTestClient client : clients) {
+      tunnels.add(client.channel.parent());
+      client.channel.close(); // RST_STREAM (CANCEL) to the agent
+    }
+
+    await().atMost(WAIT).until(() -> watches.size() == streams && watches.stream().allMatch(w -> w.cancelled));
+    forwarder.responder = r -> Body.of("still here");
+    for (int i = 0; i < 4; i++) {
+      assertThat(TunnelTestClient.simple(fixture.registry(), "a", "/after", grant).awaitBody(WAIT))
+          .isEqualTo("still here");
+    }
+    assertThat(tunnels).allMatch(io.netty.channel.Channel::isActive);
+  }
+
   @Test
   void revocationCancelsTheBodyAndClosesTheResponse() throws Exception {
     String grant = connectedAgentWithGrant();

@@ -134,6 +134,9 @@ public final class StubApiServer {
                             tls.newHandler(ch.alloc()),
                             Http2FrameCodecBuilder.forServer()
                                 .initialSettings(Http2Settings.defaultSettings().maxConcurrentStreams(100))
+                                // like kube-apiserver (Go's HTTP/2 server bounds running handlers, it does
+                                // not count resets): closing 1,000 watches must not cost the connection
+                                .decoderEnforceMaxRstFramesPerWindow(0, 0)
                                 .build(),
                             new Http2MultiplexHandler(
                                 new ChannelInitializer<Http2StreamChannel>() {

@@ -107,6 +107,10 @@ final class AgentHandshakeHandler extends ChannelInboundHandlerAdapter {
         Http2FrameCodecBuilder.forServer()
             .initialSettings(
                 Http2Settings.defaultSettings().maxConcurrentStreams(1000).maxHeaderListSize(64 * 1024))
+            // No rapid-reset limit against the relay: it resets a stream whenever a user goes away, and it
+            // limits resets per user connection itself. With Netty's server default (200 per 30 s) a few
+            // users closing watches could make the agent drop the tunnel every user of the cluster shares.
+            .decoderEnforceMaxRstFramesPerWindow(0, 0)
             .build());
     pipeline.addAfter(
         "h2",
