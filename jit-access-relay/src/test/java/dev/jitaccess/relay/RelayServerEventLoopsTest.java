@@ -10,6 +10,7 @@ import dev.jitaccess.core.JitAccess;
 import dev.jitaccess.relay.TunnelFakes.FakeForwarder;
 import dev.jitaccess.relay.TunnelFakes.FakeProvisioner;
 import dev.jitaccess.relay.TunnelFakes.MutableClock;
+import dev.jitaccess.relay.internal.Transports;
 import dev.jitaccess.testkit.TestCertificates;
 import io.netty.util.concurrent.FastThreadLocalThread;
 import java.net.URI;
@@ -25,6 +26,15 @@ import org.junit.jupiter.api.Test;
 final class RelayServerEventLoopsTest {
   private static final TestCertificates CERTS = TestCertificates.create();
   private static final Duration WAIT = Duration.ofSeconds(10);
+
+  @Test
+  void byDefaultTheRelayRunsOneLoopForEveryTwoProcessorsAndAtLeastOne() {
+    assertThat(Transports.defaultIoThreads(1)).isEqualTo(1);
+    assertThat(Transports.defaultIoThreads(2)).isEqualTo(1);
+    assertThat(Transports.defaultIoThreads(3)).isEqualTo(1);
+    assertThat(Transports.defaultIoThreads(4)).isEqualTo(2);
+    assertThat(Transports.defaultIoThreads(64)).isEqualTo(32);
+  }
 
   @Test
   void userSideAndTunnelsShareOneBossThreadAndIoThreadsWorkerThreadsAllStoppedOnClose() throws Exception {

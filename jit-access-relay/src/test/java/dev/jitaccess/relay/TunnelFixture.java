@@ -10,6 +10,7 @@ import dev.jitaccess.relay.TunnelFakes.FakeProvisioner;
 import dev.jitaccess.relay.TunnelFakes.MutableClock;
 import dev.jitaccess.relay.internal.DefaultTunnelRegistry;
 import dev.jitaccess.relay.internal.HeartbeatSettings;
+import dev.jitaccess.relay.internal.Transports;
 import dev.jitaccess.relay.internal.TunnelListener;
 import dev.jitaccess.relay.testing.TunnelTestCertificates;
 import java.net.InetSocketAddress;
@@ -50,10 +51,10 @@ final class TunnelFixture implements AutoCloseable {
 
   /**
    * How many tunnels an agent with the default {@code tunnelConnections(0)} holds to this fixture's listener:
-   * one per listener event loop (one per processor), at most 8.
+   * one per listener event loop (half the processors, at least one), at most 8.
    */
   static int tunnelsPerAgent() {
-    return Math.min(Runtime.getRuntime().availableProcessors(), 8);
+    return Math.min(Transports.defaultIoThreads(Runtime.getRuntime().availableProcessors()), 8);
   }
 
   /** Replaces the listener with one that leaves the slot count out of its {@code 101}, as an older relay. */

@@ -79,9 +79,9 @@ public final class RelayLoad {
   /** {@code -Drelay.native=false}: NIO and the JDK's TLS in the relay and the agent instead of epoll and OpenSSL. */
   private static final boolean NATIVE = Boolean.parseBoolean(System.getProperty("relay.native", "true"));
 
-  /** {@code -Drelay.ioThreads=N}: the relay's event-loop threads (default: the number of processors). */
+  /** {@code -Drelay.ioThreads=N}: the relay's event-loop threads (default: the relay's, half the processors). */
   private static final int RELAY_IO_THREADS =
-      Integer.getInteger("relay.ioThreads", Runtime.getRuntime().availableProcessors());
+      Integer.getInteger("relay.ioThreads", Math.max(1, Runtime.getRuntime().availableProcessors() / 2));
   private RelayAgent agent;
   private HttpClient client;
   private String relayBase;

@@ -105,7 +105,9 @@ public final class TunnelListener implements AutoCloseable {
     }
     Transports transports = Transports.select(true);
     ownedBossGroup = transports.newGroup(1, "jit-tunnel-boss");
-    ownedWorkerGroup = transports.newGroup(Runtime.getRuntime().availableProcessors(), "jit-tunnel-io");
+    ownedWorkerGroup =
+        transports.newGroup(
+            Transports.defaultIoThreads(Runtime.getRuntime().availableProcessors()), "jit-tunnel-io");
     return start(bindAddress, sslContext, engine, transports, ownedBossGroup, ownedWorkerGroup);
   }
 
