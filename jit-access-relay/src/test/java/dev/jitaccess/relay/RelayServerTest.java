@@ -471,6 +471,8 @@ final class RelayServerTest {
   void auditRecordsTheCallAndNeverTheToken() throws Exception {
     raw(get("/clusters/prod/api/v1/namespaces?limit=5", "Authorization: Bearer alice-token"));
     String requestId = agent.nextRequest().all("jit-request-id").get(0);
+    assertThat(java.util.UUID.fromString(requestId).version()).isEqualTo(4);
+    assertThat(java.util.UUID.fromString(requestId).variant()).isEqualTo(2);
 
     await().atMost(5, TimeUnit.SECONDS).until(() -> engine.audit.stream().anyMatch(e -> e.type() == AuditEvent.Type.REQUEST));
     AuditEvent event = engine.audit.stream().filter(e -> e.type() == AuditEvent.Type.REQUEST).findFirst().orElseThrow();

@@ -71,6 +71,7 @@ public final class Http2Forwarder implements AutoCloseable {
       () -> new IllegalStateException("the forwarder is closed");
 
   private final ApiEndpoint endpoint;
+  private final okhttp3.HttpUrl root;
   private final Threads threads = new Threads();
   private final EventLoopGroup group;
   private final AtomicReference<@Nullable NotHttp2Exception> notHttp2 = new AtomicReference<>();
@@ -100,6 +101,7 @@ public final class Http2Forwarder implements AutoCloseable {
       int ioThreads,
       boolean useCallerLoop) {
     this.endpoint = endpoint;
+    this.root = OkHttpForwarder.root(endpoint);
     this.readTimeoutMillis = client.readTimeoutMillis();
     this.useCallerLoop = useCallerLoop;
     SslContext ssl = sslContext(client.x509TrustManager(), keyManagers, verifyHostname);
@@ -184,7 +186,7 @@ public final class Http2Forwarder implements AutoCloseable {
    */
   public CompletableFuture<ForwardResponse> forward(
       GuardedRequest guarded, String bearerToken, boolean onCallerLoop) {
-    OkHttpForwarder.checkedUrl(endpoint, guarded);
+    OkHttpForwarder.checkedUrl(root, endpoint, guarded);
     Http2Headers headers =
         new DefaultHttp2Headers(true)
             .method(guarded.method())

@@ -9,11 +9,17 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
 import org.jspecify.annotations.Nullable;
 
 /** The state of one user request on its way through the relay, confined to the user channel's event loop. */
 final class UserExchange {
-  final String requestId = UUID.randomUUID().toString();
+  /**
+   * Correlates the audit record with the agent's log lines. A version-4 UUID from {@link ThreadLocalRandom}: it
+   * must be unique, not secret (nothing is authorized by it), and {@link UUID#randomUUID()} takes the JVM-wide
+   * {@code SecureRandom} lock and reads {@code /dev/urandom} on every other request.
+   */
+  final String requestId = randomId();
   final HttpMethod method;
   final Instant started;
   boolean keepAlive;
@@ -75,5 +81,12 @@ final class UserExchange {
       sb.append(c > 0x20 && c < 0x7f ? c : '?');
     }
     return sb.toString();
+  }
+
+  private static String randomId() {
+    ThreadLocalRandom random = ThreadLocalRandom.current();
+    long high = (random.nextLong() & ~0xF000L) | 0x4000L; // version 4
+    long low = (random.nextLong() & 0x3FFFFFFFFFFFFFFFL) | 0x8000000000000000L; // IETF variant
+    return new UUID(high, low).toString();
   }
 }
