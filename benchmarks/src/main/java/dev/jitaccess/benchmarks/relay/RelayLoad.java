@@ -612,13 +612,18 @@ public final class RelayLoad {
     Thread.sleep(1000);
     long heap1 = heapAfterGc();
     log("  tunnels (relay JVM): largest growth by class, KiB per tunnel: %s", growth(histo0, histogram(), tunnels + 1));
-    double perTunnel = (heap1 - heap0) / 1024.0 / (tunnels + 1);
-    result("scale: %d idle tunnels (+1 warm-up), agents in a child JVM: relay-side heap %.1f KiB per tunnel (target ≤ 100);"
-            + " child reports: %s",
-        tunnels, perTunnel, agentsLine);
     agents.getOutputStream().close();
     agents.waitFor(10, TimeUnit.SECONDS);
     agents.destroy();
+    // and what the relay gives back when they are gone: unlike the growth from heap0, this difference is not
+    // blurred by what the earlier phases leave behind and release meanwhile (the growth was negative in some runs)
+    // (the child has exited: the relay saw every tunnel's TCP connection close)
+    Thread.sleep(2000);
+    long heap2 = heapAfterGc();
+    double perTunnel = (heap1 - heap2) / 1024.0 / (tunnels + 1);
+    result("scale: %d idle tunnels (+1 warm-up), agents in a child JVM: relay-side heap %.1f KiB per tunnel (target ≤ 100;"
+            + " heap with them − heap after they left; growth from before they came %.1f KiB); child reports: %s",
+        tunnels, perTunnel, (heap1 - heap0) / 1024.0 / (tunnels + 1), agentsLine);
   }
 
   /** Opens {@code n} idle watches spread over {@code clients} HTTP/2 connections; returns KiB of heap per watch. */
@@ -862,7 +867,7 @@ public final class RelayLoad {
     after.entrySet().stream()
         .map(e -> Map.entry(e.getKey(), e.getValue() - before.getOrDefault(e.getKey(), 0L)))
         .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
-        .limit(12)
+        .limit(30)
         .forEach(e -> s.append(String.format(Locale.ROOT, "%s=%.2f ", e.getKey(), e.getValue() / 1024.0 / units)));
     return s.toString().trim();
   }
