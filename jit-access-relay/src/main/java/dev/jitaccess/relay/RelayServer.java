@@ -411,8 +411,8 @@ public final class RelayServer implements AutoCloseable {
     /**
      * How many event loop threads serve the connections, user and agent tunnels alike (one more thread accepts
      * connections on both listeners). Default: half the available processors, at least one: the relay shares
-     * its machine with the host application, and on two processors one loop served 15-20 % more requests per
-     * second than two at the same latency (docs/benchmarks.md). The loops never block:
+     * its machine with the host application, and on two processors one loop served 8-27 % more requests per
+     * second than two, at 11-23 % less CPU per request and no worse latency (docs/benchmarks.md). The loops never block:
      * authorization runs on a pool of its own. The tunnel handshake advertises this count, and agents open one
      * tunnel per loop (at most 8; {@code RelayAgent.Builder.tunnelConnections(int)}), so that each request goes
      * through the tunnel on its user connection's loop and never crosses loops.

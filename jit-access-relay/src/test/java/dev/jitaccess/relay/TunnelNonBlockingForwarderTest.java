@@ -144,17 +144,23 @@ final class TunnelNonBlockingForwarderTest {
     assertThat(TunnelTestClient.simple(fixture.registry(), "a", "/small", grant).awaitBody(WAIT)).isEqualTo("small");
   }
 
+  /** From now on every request is answered with a new body that stays open; returns them in order. */
+  private List<Body> answerEveryRequestWithAnOpenBody() {
+    List<Body> bodies = new CopyOnWriteArrayList<>();
+    forwarder.responder =
+        r -> {
+          Body b = new Body();
+          bodies.add(b);
+          return b;
+        };
+    return bodies;
+  }
+
   @Test
   void idleStreamsHoldNoAgentThread() throws Exception {
     String grant = connectedAgentWithGrant();
     TunnelTestClient.simple(fixture.registry(), "a", "/warm", grant).awaitBody(WAIT); // provisions
-    List<Body> watches = new CopyOnWriteArrayList<>();
-    forwarder.responder =
-        r -> {
-          Body b = new Body();
-          watches.add(b);
-          return b;
-        };
+    List<Body> watches = answerEveryRequestWithAnOpenBody();
     long workersBefore = workerThreads();
 
     for (int i = 0; i < 40; i++) {
@@ -176,13 +182,7 @@ final class TunnelNonBlockingForwarderTest {
   void hundredsOfCancelledStreamsDoNotCostTheTunnel() throws Exception {
     String grant = connectedAgentWithGrant();
     TunnelTestClient.simple(fixture.registry(), "a", "/warm", grant).awaitBody(WAIT);
-    List<Body> watches = new CopyOnWriteArrayList<>();
-    forwarder.responder =
-        r -> {
-          Body b = new Body();
-          watches.add(b);
-          return b;
-        };
+    List<Body> watches = answerEveryRequestWithAnOpenBody();
     int streams = 450; // Netty's default server limit is 200 resets per 30 s
     List<TunnelTestClient> clients = new java.util.ArrayList<>();
     for (int i = 0; i < streams; i++) {

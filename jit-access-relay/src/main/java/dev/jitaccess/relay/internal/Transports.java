@@ -36,7 +36,7 @@ public record Transports(boolean epoll, boolean openSsl) {
    * The relay's default event-loop count: half the available processors, at least one. The relay runs inside a
    * host application and its loops do little work per request (TLS, HTTP/2 framing, a cache lookup), so a
    * loop per processor mostly adds wake-ups: on two processors shared with the agent, the stub and the client,
-   * one loop served 15-20 % more requests per second than two, at 10-25 % less CPU per request, with the same
+   * one loop served 8-27 % more requests per second than two, at 11-23 % less CPU per request and no worse
    * latency (docs/benchmarks.md).
    *
    * @param processors the available processors
