@@ -1,6 +1,8 @@
 /**
  * The jit-access engine. Exports {@code dev.jitaccess.core} only; Caffeine, nimbus-jose-jwt and SnakeYAML are
- * implementation details that never appear in a public signature.
+ * implementation details that never appear in a public signature. When Bouncy Castle's provider is present, it
+ * verifies ES256 signatures (found reflectively; on the module path it must be resolved, for example with {@code
+ * --add-modules org.bouncycastle.provider}).
  */
 module dev.jitaccess.core {
   requires transitive dev.jitaccess.api;
