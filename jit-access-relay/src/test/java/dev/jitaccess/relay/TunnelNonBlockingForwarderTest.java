@@ -206,6 +206,40 @@ final class TunnelNonBlockingForwarderTest {
     assertThat(tunnels).allMatch(io.netty.channel.Channel::isActive);
   }
 
+  /**
+   * The other direction: when kube-apiserver restarts, every open watch fails at once and the agent resets each
+   * tunnel stream. The relay, the HTTP/2 client on the tunnel, must keep the tunnel.
+   */
+  @Test
+  void hundredsOfStreamsResetByTheAgentDoNotCostTheTunnel() throws Exception {
+    String grant = connectedAgentWithGrant();
+    TunnelTestClient.simple(fixture.registry(), "a", "/warm", grant).awaitBody(WAIT);
+    List<Body> watches = answerEveryRequestWithAnOpenBody();
+    int streams = 450;
+    List<TunnelTestClient> clients = new java.util.ArrayList<>();
+    for (int i = 0; i < streams; i++) {
+      clients.add(TunnelTestClient.simple(fixture.registry(), "a", "/api?watch=true&i=" + i, grant));
+    }
+    java.util.Set<io.netty.channel.Channel> tunnels = new java.util.HashSet<>();
+    for (TunnelTestClient client : clients) {
+      assertThat(client.status(WAIT)).isEqualTo("200");
+      tunnels.add(client.channel.parent());
+    }
+    await().atMost(WAIT).until(() -> watches.size() == streams && watches.stream().allMatch(w -> w.requested.get() > 0));
+
+    for (Body watch : watches) {
+      watch.fail(new RelayException("kube-apiserver closed the connection"));
+    }
+
+    await().atMost(WAIT).until(() -> clients.stream().allMatch(c -> c.done.isCompletedExceptionally()));
+    forwarder.responder = r -> Body.of("still here");
+    for (int i = 0; i < 4; i++) {
+      assertThat(TunnelTestClient.simple(fixture.registry(), "a", "/after", grant).awaitBody(WAIT))
+          .isEqualTo("still here");
+    }
+    assertThat(tunnels).allMatch(io.netty.channel.Channel::isActive);
+  }
+
   @Test
   void revocationCancelsTheBodyAndClosesTheResponse() throws Exception {
     String grant = connectedAgentWithGrant();

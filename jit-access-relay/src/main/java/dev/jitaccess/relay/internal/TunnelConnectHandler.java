@@ -196,6 +196,9 @@ final class TunnelConnectHandler extends ChannelInboundHandlerAdapter {
     Http2FrameCodec codec =
         Http2FrameCodecBuilder.forClient()
             .initialSettings(Http2Settings.defaultSettings().pushEnabled(false).maxHeaderListSize(64 * 1024))
+            // Said, not left to Netty's client default: the agent resets every stream of a watch that broke, so
+            // a restarted kube-apiserver means hundreds of resets at once, which must not cost the tunnel.
+            .decoderEnforceMaxRstFramesPerWindow(0, 0)
             .build();
     pipeline.addLast("h2", codec);
     pipeline.addLast("mux", new Http2MultiplexHandler(RefusePushHandler.INSTANCE));
