@@ -133,6 +133,28 @@ final class KubernetesForwarderHttp2PoolTest {
     assertThat(seen).hasValue(1);
   }
 
+  /**
+   * kube-apiserver may reset many streams at once (every watch when it restarts its watch cache): the forwarder,
+   * the HTTP/2 client here, must not treat that as a rapid-reset attack and drop the connection.
+   */
+  @Test
+  void hundredsOfStreamsResetByTheServerKeepTheConnection() throws Exception {
+    AtomicInteger seen = new AtomicInteger();
+    H2TlsStub stub = closing(H2TlsStub.start(resettingFirst(300, Http2Error.CANCEL, seen)));
+    KubernetesForwarder forwarder = closing(KubernetesForwarder.builder().apiClient(stub.apiClient()).build());
+
+    for (int i = 0; i < 300; i++) {
+      CompletableFuture<ForwardResponse> reset = forwarder.forwardAsync(get("/api/v1/namespaces?i=" + i), SA_TOKEN);
+      assertThatThrownBy(reset::join).hasCauseInstanceOf(RelayException.class);
+    }
+    try (ForwardResponse ok = forwarder.forwardAsync(get("/api/v1/namespaces"), SA_TOKEN).join()) {
+      assertThat(ok.status()).isEqualTo(200);
+    }
+
+    assertThat(seen).hasValue(301);
+    assertThat(stub.connections).hasValue(1);
+  }
+
   @Test
   void aRequestWithABodyGoesThroughOkHttpAndIsNeverRetried() throws Exception {
     AtomicInteger seen = new AtomicInteger();

@@ -164,6 +164,8 @@ public final class Http2Forwarder implements AutoCloseable {
         // a connection is closed with streams open only when the forwarder closes: then at once, after GOAWAY
         .gracefulShutdownTimeoutMillis(0)
         .validateHeaders(true)
+        // said, not left to Netty's client default: kube-apiserver may reset every watch at once
+        .decoderEnforceMaxRstFramesPerWindow(0, 0)
         .build();
   }
 
