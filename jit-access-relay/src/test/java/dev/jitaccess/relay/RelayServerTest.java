@@ -144,6 +144,41 @@ final class RelayServerTest {
   }
 
   @Test
+  void clusterWhoseTunnelsAreFullIs503WithRetryAfter() throws Exception {
+    relay.close();
+    relay =
+        RelayServer.builder()
+            .tls(CERTS.serverKey(), CERTS.serverChain())
+            .accessEngine(engine)
+            .tunnelRegistry(
+                new dev.jitaccess.relay.internal.TunnelRegistry() {
+                  @Override
+                  public boolean isConnected(String cluster) {
+                    return true;
+                  }
+
+                  @Override
+                  public io.netty.util.concurrent.Future<io.netty.handler.codec.http2.Http2StreamChannel>
+                      openStream(String cluster, io.netty.channel.ChannelHandler handler) {
+                    return io.netty.util.concurrent.ImmediateEventExecutor.INSTANCE.newFailedFuture(
+                        new dev.jitaccess.relay.internal.TunnelsFullException(cluster, 2, 1000));
+                  }
+
+                  @Override
+                  public void revoke(String subjectId, @org.jspecify.annotations.Nullable String cluster) {}
+                })
+            .build()
+            .start();
+
+    String response = raw(get("/clusters/prod/api/v1/namespaces", "Authorization: Bearer alice-token"));
+
+    assertThat(response).startsWith("HTTP/1.1 503");
+    assertThat(response.toLowerCase(java.util.Locale.ROOT)).contains("retry-after: 1\r\n");
+    assertThat((String) statusBody(response).get("message"))
+        .contains("agent of cluster prod is serving its limit of 1000 concurrent requests on each of its 2 tunnels");
+  }
+
+  @Test
   void pathOutsideClustersIs404() throws Exception {
     assertThat(raw(get("/api/v1/namespaces", "Authorization: Bearer alice-token"))).startsWith("HTTP/1.1 404");
     assertThat(agent.receivedNothing()).isTrue();

@@ -240,6 +240,53 @@ final class TunnelNonBlockingForwarderTest {
     assertThat(tunnels).allMatch(io.netty.channel.Channel::isActive);
   }
 
+  /**
+   * The agent allows 1,000 concurrent streams per tunnel. Beyond that the relay refuses the request itself, with
+   * a reason, instead of sending a stream the agent would refuse; a tunnel with room again is used again.
+   */
+  @Test
+  void aFullTunnelIsRefusedAtTheRelayUntilAStreamEnds() throws Exception {
+    fixture.grants.remembers = true;
+    RelayAgent agent = fixture.agentBuilder("cred-a", fixture.provisioner, forwarder).tunnelConnections(1).build();
+    try {
+      agent.start();
+      await().atMost(WAIT).until(() -> fixture.registry().isConnected("a"));
+      String grant = fixture.grant("g1", "alice", Duration.ofMinutes(5));
+      TunnelTestClient.simple(fixture.registry(), "a", "/warm", grant).awaitBody(WAIT);
+      answerEveryRequestWithAnOpenBody();
+      List<TunnelTestClient> clients = new java.util.ArrayList<>();
+      for (int i = 0; i < 1000; i++) {
+        clients.add(TunnelTestClient.simple(fixture.registry(), "a", "/api?watch=true&i=" + i, grant));
+      }
+      for (TunnelTestClient client : clients) {
+        assertThat(client.status(WAIT)).isEqualTo("200");
+      }
+
+      io.netty.util.concurrent.Future<io.netty.handler.codec.http2.Http2StreamChannel> refused =
+          fixture.registry().openStream("a", new TunnelTestClient.Noop()).awaitUninterruptibly();
+      assertThat(refused.cause())
+          .isInstanceOf(dev.jitaccess.relay.internal.TunnelsFullException.class)
+          .hasMessageContaining("serving its limit of 1000 concurrent requests on its tunnel");
+
+      clients.get(0).channel.close();
+      forwarder.responder = r -> Body.of("room again");
+      await()
+          .atMost(WAIT)
+          .until(
+              () -> {
+                var open = fixture.registry().openStream("a", new TunnelTestClient.Noop()).awaitUninterruptibly();
+                if (open.isSuccess()) {
+                  open.getNow().close();
+                }
+                return open.isSuccess();
+              });
+      assertThat(TunnelTestClient.simple(fixture.registry(), "a", "/after", grant).awaitBody(WAIT))
+          .isEqualTo("room again");
+    } finally {
+      agent.close();
+    }
+  }
+
   @Test
   void revocationCancelsTheBodyAndClosesTheResponse() throws Exception {
     String grant = connectedAgentWithGrant();

@@ -11,7 +11,9 @@ import io.netty.handler.codec.http.QueryStringEncoder;
 import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
+import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2DataFrame;
+import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.codec.http2.Http2StreamChannel;
@@ -37,7 +39,8 @@ import org.slf4j.LoggerFactory;
  * have several tunnels (several agent replicas, and one connection per relay event loop from each agent). A
  * stream goes through a live tunnel on the caller's event loop when there is one (the user connection's loop:
  * then neither the request nor the answer crosses loops); otherwise the live tunnels take turns (round robin).
- * A tunnel leaves the registry as soon as its channel closes.
+ * A tunnel that carries as many streams as its agent allows is skipped; when all are full the stream is refused
+ * with a {@link TunnelsFullException}. A tunnel leaves the registry as soon as its channel closes.
  *
  * <p>Thread-safe.
  */
@@ -115,7 +118,22 @@ public final class DefaultTunnelRegistry implements TunnelRegistry {
       return ImmediateEventExecutor.INSTANCE.newFailedFuture(
           new RelayException("cluster " + cluster + " has no connected agent"));
     }
-    Channel tunnel = pick(live);
+    List<Channel> withRoom = new ArrayList<>(live.size());
+    int maxStreams = 0;
+    for (Channel channel : live) {
+      Http2FrameCodec codec = channel.pipeline().get(Http2FrameCodec.class);
+      Http2Connection.Endpoint<?> local = codec == null ? null : codec.connection().local();
+      if (local == null || local.canOpenStream()) {
+        withRoom.add(channel);
+      } else {
+        maxStreams = local.maxActiveStreams();
+      }
+    }
+    if (withRoom.isEmpty()) {
+      return ImmediateEventExecutor.INSTANCE.newFailedFuture(
+          new TunnelsFullException(cluster, live.size(), maxStreams));
+    }
+    Channel tunnel = pick(withRoom);
     return new Http2StreamChannelBootstrap(tunnel).handler(handler).open();
   }
 

@@ -268,6 +268,12 @@ public final class UserRequestHandler extends ChannelInboundHandlerAdapter {
 
   private void onStreamOpened(UserExchange e, Future<Http2StreamChannel> opened) {
     if (!opened.isSuccess()) {
+      if (opened.cause() instanceof TunnelsFullException full) {
+        if (ex == e && state == State.AUTHORIZING) {
+          reject(HttpResponseStatus.SERVICE_UNAVAILABLE, full.getMessage(), UserSideConfig.RETRY_AFTER_SECONDS);
+        }
+        return;
+      }
       rejectIfCurrent(e, HttpResponseStatus.SERVICE_UNAVAILABLE, agentNotConnected(java.util.Objects.requireNonNull(e.cluster)));
       return;
     }
