@@ -144,6 +144,25 @@ final class TunnelNonBlockingForwarderTest {
     assertThat(TunnelTestClient.simple(fixture.registry(), "a", "/small", grant).awaitBody(WAIT)).isEqualTo("small");
   }
 
+  private List<TunnelTestClient> openWatches(int count, String grant) {
+    List<TunnelTestClient> clients = new java.util.ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      clients.add(TunnelTestClient.simple(fixture.registry(), "a", "/api?watch=true&i=" + i, grant));
+    }
+    return clients;
+  }
+
+  /** New requests are answered, and none of the given tunnels was closed. */
+  private void assertTheTunnelsStillServe(java.util.Set<io.netty.channel.Channel> tunnels, String grant)
+      throws Exception {
+    forwarder.responder = r -> Body.of("still here");
+    for (int i = 0; i < 4; i++) {
+      assertThat(TunnelTestClient.simple(fixture.registry(), "a", "/after", grant).awaitBody(WAIT))
+          .isEqualTo("still here");
+    }
+    assertThat(tunnels).allMatch(io.netty.channel.Channel::isActive);
+  }
+
   /** From now on every request is answered with a new body that stays open; returns them in order. */
   private List<Body> answerEveryRequestWithAnOpenBody() {
     List<Body> bodies = new CopyOnWriteArrayList<>();
@@ -184,10 +203,7 @@ final class TunnelNonBlockingForwarderTest {
     TunnelTestClient.simple(fixture.registry(), "a", "/warm", grant).awaitBody(WAIT);
     List<Body> watches = answerEveryRequestWithAnOpenBody();
     int streams = 450; // Netty's default server limit is 200 resets per 30 s
-    List<TunnelTestClient> clients = new java.util.ArrayList<>();
-    for (int i = 0; i < streams; i++) {
-      clients.add(TunnelTestClient.simple(fixture.registry(), "a", "/api?watch=true&i=" + i, grant));
-    }
+    List<TunnelTestClient> clients = openWatches(streams, grant);
     for (TunnelTestClient client : clients) {
       assertThat(client.status(WAIT)).isEqualTo("200");
     }
@@ -198,12 +214,7 @@ final class TunnelNonBlockingForwarderTest {
     }
 
     await().atMost(WAIT).until(() -> watches.size() == streams && watches.stream().allMatch(w -> w.cancelled));
-    forwarder.responder = r -> Body.of("still here");
-    for (int i = 0; i < 4; i++) {
-      assertThat(TunnelTestClient.simple(fixture.registry(), "a", "/after", grant).awaitBody(WAIT))
-          .isEqualTo("still here");
-    }
-    assertThat(tunnels).allMatch(io.netty.channel.Channel::isActive);
+    assertTheTunnelsStillServe(tunnels, grant);
   }
 
   /**
@@ -216,10 +227,7 @@ final class TunnelNonBlockingForwarderTest {
     TunnelTestClient.simple(fixture.registry(), "a", "/warm", grant).awaitBody(WAIT);
     List<Body> watches = answerEveryRequestWithAnOpenBody();
     int streams = 450;
-    List<TunnelTestClient> clients = new java.util.ArrayList<>();
-    for (int i = 0; i < streams; i++) {
-      clients.add(TunnelTestClient.simple(fixture.registry(), "a", "/api?watch=true&i=" + i, grant));
-    }
+    List<TunnelTestClient> clients = openWatches(streams, grant);
     java.util.Set<io.netty.channel.Channel> tunnels = new java.util.HashSet<>();
     for (TunnelTestClient client : clients) {
       assertThat(client.status(WAIT)).isEqualTo("200");
@@ -232,12 +240,7 @@ final class TunnelNonBlockingForwarderTest {
     }
 
     await().atMost(WAIT).until(() -> clients.stream().allMatch(c -> c.done.isCompletedExceptionally()));
-    forwarder.responder = r -> Body.of("still here");
-    for (int i = 0; i < 4; i++) {
-      assertThat(TunnelTestClient.simple(fixture.registry(), "a", "/after", grant).awaitBody(WAIT))
-          .isEqualTo("still here");
-    }
-    assertThat(tunnels).allMatch(io.netty.channel.Channel::isActive);
+    assertTheTunnelsStillServe(tunnels, grant);
   }
 
   /**
@@ -254,10 +257,7 @@ final class TunnelNonBlockingForwarderTest {
       String grant = fixture.grant("g1", "alice", Duration.ofMinutes(5));
       TunnelTestClient.simple(fixture.registry(), "a", "/warm", grant).awaitBody(WAIT);
       answerEveryRequestWithAnOpenBody();
-      List<TunnelTestClient> clients = new java.util.ArrayList<>();
-      for (int i = 0; i < 1000; i++) {
-        clients.add(TunnelTestClient.simple(fixture.registry(), "a", "/api?watch=true&i=" + i, grant));
-      }
+      List<TunnelTestClient> clients = openWatches(1000, grant);
       for (TunnelTestClient client : clients) {
         assertThat(client.status(WAIT)).isEqualTo("200");
       }
