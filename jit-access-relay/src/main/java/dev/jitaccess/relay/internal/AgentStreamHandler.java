@@ -145,6 +145,7 @@ final class AgentStreamHandler extends ChannelInboundHandlerAdapter {
             () -> {
               stream.config().setAutoRead(true);
               stream.read();
+              stream.flush(); // the WINDOW_UPDATE the read began with, when nothing was buffered (see StreamReads)
             });
   }
 

@@ -498,13 +498,13 @@ public final class UserRequestHandler extends ChannelInboundHandlerAdapter {
     if (state != State.FORWARDING || e == null || e.stream == null) {
       return;
     }
-    ctx().channel().config().setAutoRead(e.requestDone || e.stream.isWritable());
+    StreamReads.autoRead(ctx().channel(), e.requestDone || e.stream.isWritable());
   }
 
   private void updateTunnelAutoRead(UserExchange e) {
     Http2StreamChannel stream = e.stream;
     if (stream != null && stream.isActive()) {
-      stream.config().setAutoRead(ctx().channel().isWritable() && handedOff.get() <= MAX_HANDED_OFF);
+      StreamReads.autoRead(stream, ctx().channel().isWritable() && handedOff.get() <= MAX_HANDED_OFF);
     }
   }
 

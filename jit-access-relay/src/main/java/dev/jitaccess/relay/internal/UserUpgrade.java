@@ -153,7 +153,7 @@ final class UserUpgrade {
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
           if (msg instanceof ByteBuf bytes) {
             stream.writeAndFlush(new DefaultHttp2DataFrame(bytes, false));
-            ctx.channel().config().setAutoRead(stream.isWritable());
+            StreamReads.autoRead(ctx.channel(), stream.isWritable());
           } else {
             ReferenceCountUtil.release(msg);
           }
@@ -161,7 +161,7 @@ final class UserUpgrade {
 
         @Override
         public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-          stream.config().setAutoRead(ctx.channel().isWritable());
+          StreamReads.autoRead(stream, ctx.channel().isWritable());
         }
 
         @Override
@@ -190,7 +190,7 @@ final class UserUpgrade {
           if (msg instanceof Http2DataFrame data) {
             boolean last = data.isEndStream();
             user.writeAndFlush(data.content());
-            ctx.channel().config().setAutoRead(user.isWritable());
+            StreamReads.autoRead(ctx.channel(), user.isWritable());
             if (last) {
               end();
             }
@@ -201,7 +201,7 @@ final class UserUpgrade {
 
         @Override
         public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-          user.config().setAutoRead(ctx.channel().isWritable());
+          StreamReads.autoRead(user, ctx.channel().isWritable());
         }
 
         @Override
