@@ -460,9 +460,6 @@ final class Http2Exchange extends ChannelInboundHandlerAdapter
       timer = loop.schedule(this::timedOut, timeout, TimeUnit.MILLISECONDS);
     }
     ch.read();
-    // Netty's stream channel writes the WINDOW_UPDATE for what it delivered when this read begins but flushes it
-    // only once a frame arrives; with nothing buffered, the server waits for that very window: flush it now.
-    ch.flush();
   }
 
   private void timedOut() {
