@@ -226,8 +226,12 @@ public final class UserRequestHandler extends ChannelInboundHandlerAdapter {
   }
 
   private void rejectIfCurrent(UserExchange e, HttpResponseStatus status, String message) {
+    rejectIfCurrent(e, status, message, 0);
+  }
+
+  private void rejectIfCurrent(UserExchange e, HttpResponseStatus status, String message, int retryAfterSeconds) {
     if (ex == e && state == State.AUTHORIZING) {
-      reject(status, message);
+      reject(status, message, retryAfterSeconds);
     }
   }
 
@@ -269,9 +273,7 @@ public final class UserRequestHandler extends ChannelInboundHandlerAdapter {
   private void onStreamOpened(UserExchange e, Future<Http2StreamChannel> opened) {
     if (!opened.isSuccess()) {
       if (opened.cause() instanceof TunnelsFullException full) {
-        if (ex == e && state == State.AUTHORIZING) {
-          reject(HttpResponseStatus.SERVICE_UNAVAILABLE, full.getMessage(), UserSideConfig.RETRY_AFTER_SECONDS);
-        }
+        rejectIfCurrent(e, HttpResponseStatus.SERVICE_UNAVAILABLE, full.getMessage(), UserSideConfig.RETRY_AFTER_SECONDS);
         return;
       }
       rejectIfCurrent(e, HttpResponseStatus.SERVICE_UNAVAILABLE, agentNotConnected(java.util.Objects.requireNonNull(e.cluster)));
