@@ -7,12 +7,15 @@ import dev.jitaccess.api.Decision;
 import dev.jitaccess.api.Permission;
 import dev.jitaccess.api.Subject;
 import dev.jitaccess.core.JitAccess;
+import dev.jitaccess.relay.TunnelFakes.EchoServer;
 import dev.jitaccess.relay.TunnelFakes.EndlessBody;
 import dev.jitaccess.relay.TunnelFakes.FakeForwarder;
 import dev.jitaccess.relay.TunnelFakes.FakeProvisioner;
 import dev.jitaccess.relay.TunnelFakes.MutableClock;
 import dev.jitaccess.relay.TunnelFakes.SimpleResponse;
+import dev.jitaccess.relay.testing.RawTlsClient;
 import dev.jitaccess.testkit.TestCertificates;
+import java.io.ByteArrayInputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -169,5 +172,44 @@ final class RelayServerWiringTest {
         .isEqualTo(401);
     assertThat(agent.isConnected()).isTrue();
     bobWatch.body().close();
+  }
+
+  @Test
+  void engineRevokeClosesTheSubjectsOpenExecPipeThroughTheAgent() throws Exception {
+    agent(jit.issueAgentCredential("c1", Duration.ofHours(1)));
+    await().atMost(WAIT).until(agent::isConnected);
+    String alice = jit.issueSessionToken(Subject.of("alice"), Duration.ofHours(1));
+    EchoServer exec = new EchoServer();
+    forwarder.responder = r -> new SimpleResponse(101, new ByteArrayInputStream(new byte[0]), Optional.of(exec));
+    try (RawTlsClient client = new RawTlsClient(CERTS, relay.port())) {
+      client.send(
+          "GET /clusters/c1/api/v1/namespaces/x/pods/p/exec?command=sh HTTP/1.1\r\nHost: localhost\r\n"
+              + "Authorization: Bearer " + alice + "\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+              + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+              + "Sec-WebSocket-Protocol: v5.channel.k8s.io\r\n\r\n");
+      StringBuilder sofar = new StringBuilder();
+      assertThat(client.readUntil("\r\n\r\n", sofar)).startsWith("HTTP/1.1 101");
+      client.send("ping");
+      assertThat(client.readUntil("ping", sofar)).endsWith("\r\n\r\nping");
+
+      clock.advance(Duration.ofSeconds(1));
+      jit.revoke("alice");
+
+      // The agent closed the exec connection to kube-apiserver and the relay closed the user's pipe.
+      await().atMost(WAIT).until(exec::isClosed);
+      assertThat(CompletableFuture.supplyAsync(() -> readToEnd(client)).get(5, TimeUnit.SECONDS)).isTrue();
+    }
+    await().atMost(WAIT).until(() -> provisioner.removed.contains("alice"));
+    assertThat(agent.isConnected()).isTrue();
+  }
+
+  /** Reads until the relay closes the connection; true once it has. */
+  private static boolean readToEnd(RawTlsClient client) {
+    try {
+      client.readUntilClosed();
+    } catch (java.io.IOException cut) {
+      // a reset is a close too
+    }
+    return true;
   }
 }

@@ -15,6 +15,9 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PipedInputStream;
+import java.io.PipedOutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -26,6 +29,7 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
@@ -195,9 +199,11 @@ final class TunnelFakes {
       return upgraded;
     }
 
+    /** Closes the body and, as {@link ForwardResponse#close()} promises, the upgraded connection. */
     @Override
     public void close() {
       closed.countDown();
+      upgraded.ifPresent(UpgradedConnection::close);
       try {
         body.close();
       } catch (IOException e) {
@@ -256,5 +262,65 @@ final class TunnelFakes {
 
   static byte[] bytes(ByteArrayOutputStream out) {
     return out.toByteArray();
+  }
+
+  /** kube-apiserver's side of an upgraded exec connection: echoes what it is sent until it is closed. */
+  static final class EchoServer implements UpgradedConnection {
+    private final PipedInputStream fromServer = new PipedInputStream();
+    private final PipedOutputStream serverOut;
+    private final PipedInputStream serverIn = new PipedInputStream();
+    private final PipedOutputStream toServer;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    EchoServer() throws IOException {
+      serverOut = new PipedOutputStream(fromServer);
+      toServer = new PipedOutputStream(serverIn);
+      Thread echo = new Thread(this::echo, "echo-server");
+      echo.setDaemon(true);
+      echo.start();
+    }
+
+    private void echo() {
+      try {
+        byte[] buffer = new byte[64];
+        int n;
+        while ((n = serverIn.read(buffer)) != -1) {
+          serverOut.write(buffer, 0, n);
+          serverOut.flush();
+        }
+      } catch (IOException e) {
+        // closed
+      }
+    }
+
+    boolean isClosed() {
+      return closed.get();
+    }
+
+    @Override
+    public String protocol() {
+      return "v5.channel.k8s.io";
+    }
+
+    @Override
+    public InputStream fromServer() {
+      return fromServer;
+    }
+
+    @Override
+    public OutputStream toServer() {
+      return toServer;
+    }
+
+    @Override
+    public void close() {
+      closed.set(true);
+      try {
+        fromServer.close();
+        toServer.close();
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
   }
 }

@@ -3,17 +3,11 @@ package dev.jitaccess.relay;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.jitaccess.api.UpgradedConnection;
+import dev.jitaccess.relay.TunnelFakes.EchoServer;
 import dev.jitaccess.relay.TunnelFakes.EndlessBody;
 import dev.jitaccess.relay.TunnelFakes.SimpleResponse;
 import dev.jitaccess.relay.internal.TunnelHeaders;
 import java.io.ByteArrayInputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.io.PipedInputStream;
-import java.io.PipedOutputStream;
-import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Optional;
@@ -131,37 +125,10 @@ final class TunnelStreamingTest {
   @Test
   void upgradeAnsweredWith101BecomesAByteStreamBothWays() throws Exception {
     String grant = connectedAgentWithGrant();
-    PipedOutputStream serverOut = new PipedOutputStream();
-    PipedInputStream fromServer = new PipedInputStream(serverOut);
-    PipedInputStream serverIn = new PipedInputStream();
-    PipedOutputStream toServer = new PipedOutputStream(serverIn);
-    Thread echo =
-        new Thread(
-            () -> {
-              try {
-                byte[] buffer = new byte[64];
-                int n;
-                while ((n = serverIn.read(buffer)) != -1) {
-                  serverOut.write(buffer, 0, n);
-                  serverOut.flush();
-                }
-              } catch (IOException e) {
-                // the test ended
-              }
-            });
-    echo.setDaemon(true);
-    echo.start();
-    fixture.forwarder.responder =
-        r -> new SimpleResponse(101, new ByteArrayInputStream(new byte[0]), Optional.of(pipe(fromServer, toServer)));
+    EchoServer server = new EchoServer();
+    fixture.forwarder.responder = r -> new SimpleResponse(101, new ByteArrayInputStream(new byte[0]), Optional.of(server));
 
-    TunnelTestClient client =
-        TunnelTestClient.send(
-            fixture.registry(),
-            "a",
-            TunnelTestClient.get("/api/v1/namespaces/x/pods/p/exec", grant)
-                .set(TunnelHeaders.UPGRADE_HEADER, "v5.channel.k8s.io"),
-            null,
-            false);
+    TunnelTestClient client = exec(grant);
 
     assertThat(client.status(WAIT)).isEqualTo("200");
     assertThat(client.headers.get().get(TunnelHeaders.UPGRADED_HEADER)).hasToString("v5.channel.k8s.io");
@@ -169,6 +136,51 @@ final class TunnelStreamingTest {
     assertThat(fixture.forwarder.calls.get(0).request().header("connection")).isEqualTo("Upgrade");
     client.sendData("ping", false);
     await().atMost(WAIT).until(() -> client.body().equals("ping"));
+  }
+
+  @Test
+  void revocationClosesAnOpenExecPipeOnBothSidesAtOnce() throws Exception {
+    String grant = connectedAgentWithGrant();
+    EchoServer server = new EchoServer();
+    fixture.forwarder.responder = r -> new SimpleResponse(101, new ByteArrayInputStream(new byte[0]), Optional.of(server));
+    TunnelTestClient client = exec(grant);
+    assertThat(client.status(WAIT)).isEqualTo("200");
+    client.sendData("ping", false);
+    await().atMost(WAIT).until(() -> client.body().equals("ping"));
+
+    fixture.registry().revoke("alice", "a");
+
+    await().atMost(Duration.ofSeconds(2)).until(() -> client.done.isDone());
+    await().atMost(WAIT).until(server::isClosed);
+    assertThat(TunnelTestClient.simple(fixture.registry(), "a", "/api", grant).status(WAIT)).isEqualTo("403");
+    assertThat(fixture.forwarder.calls).hasSize(1);
+  }
+
+  @Test
+  void grantExpiryClosesAnOpenExecPipeOnBothSides() throws Exception {
+    fixture.startAgent("cred-a");
+    await().atMost(WAIT).until(() -> fixture.registry().isConnected("a"));
+    String shortGrant = fixture.grant("g1", "alice", Duration.ofMillis(1300));
+    EchoServer server = new EchoServer();
+    fixture.forwarder.responder = r -> new SimpleResponse(101, new ByteArrayInputStream(new byte[0]), Optional.of(server));
+
+    TunnelTestClient client = exec(shortGrant);
+
+    assertThat(client.status(WAIT)).isEqualTo("200");
+    client.sendData("ping", false);
+    await().atMost(WAIT).until(() -> client.body().equals("ping"));
+    // Issued 1 s before the fake clock's now: 300 ms of life remain.
+    await().atMost(Duration.ofSeconds(3)).until(() -> client.done.isDone());
+    await().atMost(WAIT).until(server::isClosed);
+  }
+
+  private TunnelTestClient exec(String grant) {
+    return TunnelTestClient.send(
+        fixture.registry(),
+        "a",
+        TunnelTestClient.get("/api/v1/namespaces/x/pods/p/exec", grant).set(TunnelHeaders.UPGRADE_HEADER, "v5.channel.k8s.io"),
+        null,
+        false);
   }
 
   @Test
@@ -188,34 +200,5 @@ final class TunnelStreamingTest {
     assertThat(client.status(WAIT)).isEqualTo("403");
     assertThat(client.headers.get().get(TunnelHeaders.UPGRADED_HEADER)).isNull();
     assertThat(client.awaitBody(WAIT)).isEqualTo("forbidden");
-  }
-
-  private static UpgradedConnection pipe(InputStream fromServer, OutputStream toServer) {
-    return new UpgradedConnection() {
-      @Override
-      public String protocol() {
-        return "v5.channel.k8s.io";
-      }
-
-      @Override
-      public InputStream fromServer() {
-        return fromServer;
-      }
-
-      @Override
-      public OutputStream toServer() {
-        return toServer;
-      }
-
-      @Override
-      public void close() {
-        try {
-          fromServer.close();
-          toServer.close();
-        } catch (IOException e) {
-          throw new UncheckedIOException(e);
-        }
-      }
-    };
   }
 }
