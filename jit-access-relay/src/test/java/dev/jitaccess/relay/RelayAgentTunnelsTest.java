@@ -18,7 +18,9 @@ import dev.jitaccess.testkit.TestCertificates;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http2.DefaultHttp2GoAwayFrame;
 import io.netty.handler.codec.http2.Http2ConnectionAdapter;
+import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.codec.http2.Http2StreamChannel;
@@ -234,6 +236,31 @@ final class RelayAgentTunnelsTest {
       await().atMost(WAIT).until(() -> agent.connectedTunnels() == 2 && fixture.registry().tunnelCount("a") == 2);
       assertThat(TunnelTestClient.simple(fixture.registry(), "a", "/api", grant).status(WAIT)).isEqualTo("200");
       assertThat(fixture.forwarder.calls).hasSize(4);
+    }
+  }
+
+  @Test
+  void aTunnelWhoseAgentSentGoAwayCarriesNoNewRequest() throws Exception {
+    try (TunnelFixture fixture = new TunnelFixture()) {
+      RelayAgent agent = fixture.closeLater(fixture.agentBuilder("cred-a").tunnelConnections(2).build()).start();
+      await().atMost(WAIT).until(() -> agent.connectedTunnels() == 2 && fixture.registry().tunnelCount("a") == 2);
+      String grant = fixture.grant("g1", "alice", Duration.ofMinutes(5));
+      Channel leaving = agent.tunnelChannels().get(0);
+
+      // The agent's side says GOAWAY (as Netty does before closing, or on a connection error) but keeps the
+      // connection open: the relay may no longer open streams on it.
+      leaving.writeAndFlush(new DefaultHttp2GoAwayFrame(Http2Error.NO_ERROR)).syncUninterruptibly();
+
+      await().atMost(WAIT).until(() -> fixture.registry().tunnelCount("a") == 1);
+      assertThat(leaving.isActive()).isTrue();
+      for (int i = 0; i < 6; i++) {
+        assertThat(TunnelTestClient.simple(fixture.registry(), "a", "/api", grant).status(WAIT)).isEqualTo("200");
+      }
+      assertThat(fixture.forwarder.calls).hasSize(6);
+
+      agent.tunnelChannels().get(1).writeAndFlush(new DefaultHttp2GoAwayFrame(Http2Error.NO_ERROR)).syncUninterruptibly();
+
+      await().atMost(WAIT).until(() -> !fixture.registry().isConnected("a"));
     }
   }
 

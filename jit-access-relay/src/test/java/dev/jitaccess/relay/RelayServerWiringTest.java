@@ -212,4 +212,47 @@ final class RelayServerWiringTest {
     }
     return true;
   }
+
+  @Test
+  void agentClosedUnderAnOpenWatchEndsItAtOnceAndTheClusterIsUnavailable() throws Exception {
+    agent(jit.issueAgentCredential("c1", Duration.ofHours(1)));
+    await().atMost(WAIT).until(agent::isConnected);
+    String alice = jit.issueSessionToken(Subject.of("alice"), Duration.ofHours(1));
+    HttpResponse<Stream<String>> watch =
+        http().send(request("/clusters/c1/api/v1/namespaces?watch=true", alice), HttpResponse.BodyHandlers.ofLines());
+    Iterator<String> lines = watch.body().iterator();
+    assertThat(lines.next()).isEqualTo("event");
+
+    long start = System.nanoTime();
+    agent.close();
+
+    // The tunnel ended at once rather than after the 2 s close() allows it (a codec waiting for the open watch).
+    assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofMillis(1500));
+    // Without waiting: the agent's GOAWAY and the end of its connection reached the relay before close() returned.
+    HttpResponse<String> next = http().send(request("/clusters/c1/api", alice), HttpResponse.BodyHandlers.ofString());
+    assertThat(next.statusCode()).as(next.body()).isEqualTo(503);
+    assertThat(next.body()).contains("agent of cluster c1 is not connected");
+    assertThat(CompletableFuture.supplyAsync(() -> ended(lines)).get(2, TimeUnit.SECONDS)).as("the watch ended").isTrue();
+    await().atMost(WAIT).until(watches.get(0)::isClosed);
+  }
+
+  @Test
+  void relayClosedUnderAnOpenWatchEndsItAndTheAgentSeesItsTunnelGoAtOnce() throws Exception {
+    agent(jit.issueAgentCredential("c1", Duration.ofHours(1)));
+    await().atMost(WAIT).until(agent::isConnected);
+    String alice = jit.issueSessionToken(Subject.of("alice"), Duration.ofHours(1));
+    HttpResponse<Stream<String>> watch =
+        http().send(request("/clusters/c1/api/v1/namespaces?watch=true", alice), HttpResponse.BodyHandlers.ofLines());
+    Iterator<String> lines = watch.body().iterator();
+    assertThat(lines.next()).isEqualTo("event");
+
+    long start = System.nanoTime();
+    relay.close();
+
+    assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofMillis(1500));
+    assertThat(CompletableFuture.supplyAsync(() -> ended(lines)).get(2, TimeUnit.SECONDS)).as("the watch ended").isTrue();
+    // Long before a heartbeat could tell (the agent's default is 30 s).
+    await().atMost(Duration.ofSeconds(2)).until(() -> !agent.isConnected());
+    await().atMost(WAIT).until(watches.get(0)::isClosed);
+  }
 }

@@ -40,6 +40,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class AgentConnector implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(AgentConnector.class);
+  /** How long {@link #close()} waits for each tunnel connection to end before it stops the event loops. */
+  private static final Duration CLOSE_WAIT = Duration.ofSeconds(2);
 
   private final AgentSettings settings;
   private final AgentContext context;
@@ -190,15 +192,23 @@ public final class AgentConnector implements AutoCloseable {
     return channels;
   }
 
-  /** Closes every tunnel and stops reconnecting. */
+  /**
+   * Closes every tunnel and stops reconnecting. Each tunnel sends GOAWAY and ends its connection at once (its
+   * codec does not wait for open streams: a watch would hold it open), so the relay fails the requests still in
+   * flight and routes no new one here; the connections are closed before the event loops stop.
+   */
   @Override
   public void close() {
     closed = true;
+    List<ChannelFuture> closing = new ArrayList<>();
     for (Connection connection : connections) {
       Channel current = connection.tunnel;
       if (current != null) {
-        current.close();
+        closing.add(current.close());
       }
+    }
+    for (ChannelFuture future : closing) {
+      future.awaitUninterruptibly(CLOSE_WAIT.toMillis());
     }
     group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
   }

@@ -100,15 +100,24 @@ public final class DefaultTunnelRegistry implements TunnelRegistry {
     return !live(cluster).isEmpty();
   }
 
+  /**
+   * The tunnels that may carry a new request: open, and without a GOAWAY from their agent (an agent that is going
+   * away refuses new streams; its connection ends once it has closed the streams it still has).
+   */
   private List<Channel> live(String cluster) {
     List<Channel> all = tunnels.getOrDefault(cluster, List.of());
     List<Channel> live = new ArrayList<>(all.size());
     for (Channel channel : all) {
-      if (channel.isActive()) {
+      if (channel.isActive() && !goingAway(channel)) {
         live.add(channel);
       }
     }
     return live;
+  }
+
+  private static boolean goingAway(Channel tunnel) {
+    Http2FrameCodec codec = tunnel.pipeline().get(Http2FrameCodec.class);
+    return codec != null && codec.connection().goAwayReceived();
   }
 
   @Override
