@@ -274,6 +274,32 @@ final class RelayServerTest {
     assertThat(denied.cluster()).isEqualTo("prod");
   }
 
+  /**
+   * SECURITY 2: naming an impersonation header in {@code Connection} does not turn it into a hop-by-hop header that is
+   * quietly dropped; the request is refused and audited as if {@code Connection} did not name it.
+   */
+  @ParameterizedTest
+  @ValueSource(
+      strings = {
+        "Connection: Impersonate-User\r\nImpersonate-User: x",
+        "Impersonate-User: x\r\nConnection: Impersonate-User",
+        "Connection: close, impersonate-group\r\nImpersonate-Group: system:masters",
+        "Connection: IMPERSONATE-UID\r\nimpersonate-uid: 0",
+        "Connection: Impersonate-Extra-Scopes, Authorization\r\nImpersonate-Extra-Scopes: all",
+      })
+  void impersonationHeaderNamedInConnectionIsStillRefusedAndAudited(String headers) throws Exception {
+    String response = raw(get("/clusters/prod/api/v1/namespaces", "Authorization: Bearer alice-token", headers));
+
+    assertThat(response).startsWith("HTTP/1.1 400");
+    assertThat(statusBody(response)).containsEntry("message", "impersonation headers are not allowed");
+    assertThat(agent.receivedNothing()).isTrue();
+    assertThat(engine.tokens).isEmpty();
+    await().atMost(5, TimeUnit.SECONDS).until(() -> engine.audit.stream().anyMatch(e -> e.type() == AuditEvent.Type.DENIED));
+    AuditEvent denied = engine.audit.stream().filter(e -> e.type() == AuditEvent.Type.DENIED).findFirst().orElseThrow();
+    assertThat(denied.detail()).startsWith("impersonation headers are not allowed: ").containsIgnoringCase("impersonate-");
+    assertThat(denied.cluster()).isEqualTo("prod");
+  }
+
   @ParameterizedTest
   @ValueSource(
       strings = {
