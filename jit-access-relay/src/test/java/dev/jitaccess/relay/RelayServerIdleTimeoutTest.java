@@ -22,7 +22,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.IntConsumer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -272,11 +271,6 @@ final class RelayServerIdleTimeoutTest {
   }
 
   @Test
-  @Disabled(
-      "RelayServer.Builder#idleTimeout promises that a connection with no traffic is closed after the idle timeout,"
-          + " but an HTTP/2 connection without streams is closed only by the header-read deadline"
-          + " (UserChannelInitializer#configureHttp2 gives Http2ConnectionDeadlineHandler headerReadTimeout alone):"
-          + " with idleTimeout < headerReadTimeout it lives for headerReadTimeout")
   void http2ConnectionWithoutStreamsIsClosedAfterTheIdleTimeout() throws Exception {
     H2TestClient client = http2();
     long connected = System.nanoTime();

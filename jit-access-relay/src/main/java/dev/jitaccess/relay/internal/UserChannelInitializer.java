@@ -16,6 +16,7 @@ import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.timeout.IdleStateHandler;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -115,7 +116,14 @@ public final class UserChannelInitializer extends ChannelInitializer<SocketChann
                         .addLast(new UserRequestHandler(config, true));
                   }
                 }))
-        .addLast("h2-deadline", new Http2ConnectionDeadlineHandler(config.headerReadTimeout()));
+        // Without an open stream a connection gets the header-read deadline, or the idle timeout when shorter.
+        .addLast(
+            "h2-deadline",
+            new Http2ConnectionDeadlineHandler(shorter(config.headerReadTimeout(), config.idleTimeout())));
+  }
+
+  private static Duration shorter(Duration a, Duration b) {
+    return a.compareTo(b) <= 0 ? a : b;
   }
 
   private IdleStateHandler idleHandler() {
