@@ -11,6 +11,7 @@ import dev.jitaccess.core.internal.BuilderChecks;
 import dev.jitaccess.core.internal.JwtValidator;
 import dev.jitaccess.core.internal.KeyRing;
 import dev.jitaccess.core.internal.TokenIssuer;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -43,6 +44,15 @@ public final class GrantVerifier {
 
   /** How many verified grants are remembered at most. */
   public static final long CACHE_SIZE = 10_000;
+
+  /**
+   * The clock skew tolerated on every time claim of a grant ({@code exp}, {@code nbf}, {@code iat}): 60 s. The
+   * relay's agent applies the same tolerance where it judges a grant's times itself (admitting a request,
+   * closing an open stream at the grant's end).
+   *
+   * @since 0.1.0
+   */
+  public static final Duration CLOCK_SKEW = KeyRing.CLOCK_SKEW;
 
   private final JwtValidator validator;
   private final String cluster;

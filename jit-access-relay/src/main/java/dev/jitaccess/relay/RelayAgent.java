@@ -40,7 +40,9 @@ import org.slf4j.LoggerFactory;
  * requests over HTTP/2: for each one it verifies the signed grant, provisions the grant's ServiceAccount
  * through the {@link AccountProvisioner}, forwards the request with that account's token through the
  * {@link ClusterForwarder} and streams the answer back. Revocations close the subject's open streams at once;
- * a grant's expiry closes them too.
+ * a grant's expiry closes them too, with the clock skew its verification allows ({@link
+ * dev.jitaccess.core.GrantVerifier#CLOCK_SKEW}). A revocation is judged on the engine's clock when the relay
+ * sends its time (grants carry the engine's times), or on the agent's own when that is later.
  *
  * <p><b>Tunnels.</b> The agent holds one tunnel connection per relay event loop (the relay advertises its loop
  * count in the handshake; at most 8; see {@link Builder#tunnelConnections(int)}), so that the relay sends each
@@ -175,7 +177,10 @@ public final class RelayAgent implements AutoCloseable {
     return connector.channel();
   }
 
-  /** Closes the tunnels (failing in-flight requests) and stops reconnecting; never throws. */
+  /**
+   * Closes the tunnels and stops reconnecting; never throws. Each tunnel sends GOAWAY and ends at once, so
+   * in-flight requests and open watches fail promptly at their users and the relay routes nothing new here.
+   */
   @Override
   public void close() {
     housekeeping.close();

@@ -125,7 +125,7 @@ public final class RelayServer implements AutoCloseable {
           config.jitAccess.addRevocationListener(
               (subject, cluster) -> {
                 if (!closed) {
-                  registry.revoke(subject, cluster);
+                  registry.revoke(subject, cluster, config.jitAccess.clock().instant());
                 }
               });
         }

@@ -16,6 +16,7 @@ import dev.jitaccess.relay.testing.TunnelTestCertificates;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -123,6 +124,20 @@ final class TunnelFixture implements AutoCloseable {
   }
 
   /** Registers a grant whose signed form is {@code jws-<id>}; issued a second ago. */
+  /** A grant that ended (or ends) at {@code expiresAt}, issued an hour before. */
+  String grantEnding(String id, String subject, Instant expiresAt) {
+    Grant grant =
+        new Grant(
+            id,
+            Subject.of(subject),
+            "a",
+            List.of(Permission.clusterWide("view")),
+            expiresAt.minus(Duration.ofHours(1)),
+            expiresAt);
+    grants.grants.put("jws-" + id, grant);
+    return "jws-" + id;
+  }
+
   String grant(String id, String subject, Duration ttl) {
     Grant grant =
         new Grant(

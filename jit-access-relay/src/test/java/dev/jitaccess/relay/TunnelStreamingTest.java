@@ -109,7 +109,8 @@ final class TunnelStreamingTest {
   void grantExpiryClosesItsOpenStream() throws Exception {
     fixture.startAgent("cred-a");
     await().atMost(WAIT).until(() -> fixture.registry().isConnected("a"));
-    String shortGrant = fixture.grant("g1", "alice", Duration.ofMillis(1300));
+    // Expired 59.7 s ago by the fake clock: within the agent's 60 s skew, 300 ms of tolerance remain.
+    String shortGrant = fixture.grantEnding("g1", "alice", fixture.clock.instant().minusMillis(59_700));
     EndlessBody watch = new EndlessBody(false);
     SimpleResponse response = new SimpleResponse(200, watch, Optional.empty());
     fixture.forwarder.responder = r -> response;
@@ -117,7 +118,6 @@ final class TunnelStreamingTest {
     TunnelTestClient client = TunnelTestClient.simple(fixture.registry(), "a", "/api?watch=true", shortGrant);
 
     assertThat(client.status(WAIT)).isEqualTo("200");
-    // Issued 1 s before the fake clock's now: 300 ms of life remain.
     await().atMost(Duration.ofSeconds(3)).until(() -> client.done.isCompletedExceptionally());
     await().atMost(WAIT).until(response::isClosed);
   }
@@ -160,7 +160,8 @@ final class TunnelStreamingTest {
   void grantExpiryClosesAnOpenExecPipeOnBothSides() throws Exception {
     fixture.startAgent("cred-a");
     await().atMost(WAIT).until(() -> fixture.registry().isConnected("a"));
-    String shortGrant = fixture.grant("g1", "alice", Duration.ofMillis(1300));
+    // Expired 59 s ago by the fake clock: within the agent's 60 s skew, 1 s of tolerance remains.
+    String shortGrant = fixture.grantEnding("g1", "alice", fixture.clock.instant().minusSeconds(59));
     EchoServer server = new EchoServer();
     fixture.forwarder.responder = r -> new SimpleResponse(101, new ByteArrayInputStream(new byte[0]), Optional.of(server));
 
@@ -169,7 +170,6 @@ final class TunnelStreamingTest {
     assertThat(client.status(WAIT)).isEqualTo("200");
     client.sendData("ping", false);
     await().atMost(WAIT).until(() -> client.body().equals("ping"));
-    // Issued 1 s before the fake clock's now: 300 ms of life remain.
     await().atMost(Duration.ofSeconds(3)).until(() -> client.done.isDone());
     await().atMost(WAIT).until(server::isClosed);
   }

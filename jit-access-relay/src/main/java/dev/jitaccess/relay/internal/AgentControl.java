@@ -8,10 +8,13 @@ import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
 import io.netty.handler.codec.http2.Http2DataFrame;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -67,6 +70,13 @@ final class AgentControl {
       return;
     }
     String subjectId = subjects.get(0);
+    Instant issuerTime;
+    try {
+      issuerTime = revokedAt(parameters.get("at"));
+    } catch (DateTimeParseException e) {
+      AgentStatus.send(stream, 400, "BadRequest", "revoke 'at' must be one ISO-8601 instant");
+      return;
+    }
     List<String> ids = parameters.get("id");
     CompletableFuture<Boolean> outcome = new CompletableFuture<>();
     if (ids != null && ids.size() == 1 && !ids.get(0).isBlank()) {
@@ -78,13 +88,24 @@ final class AgentControl {
       }
     }
     // In memory at once: open streams close and new requests are refused before anything blocks.
-    AgentGrants.Tombstone tombstone = context.grants().revoke(subjectId);
+    AgentGrants.Tombstone tombstone = context.grants().revoke(subjectId, issuerTime);
     try {
       context.executor().execute(() -> persistThenAcknowledge(subjectId, tombstone, outcome));
     } catch (RejectedExecutionException e) {
       outcome.complete(false);
       AgentStatus.send(stream, 503, "ServiceUnavailable", "the agent is shutting down");
     }
+  }
+
+  /** The engine's time of the revocation, or null when the relay sent none (older relays, tests). */
+  private static @Nullable Instant revokedAt(@Nullable List<String> at) {
+    if (at == null || at.isEmpty()) {
+      return null;
+    }
+    if (at.size() != 1) {
+      throw new DateTimeParseException("more than one", String.join(",", at), 0);
+    }
+    return Instant.parse(at.get(0));
   }
 
   /** Answers 200 when the revocation is durable, else 503. Safe from any thread. */

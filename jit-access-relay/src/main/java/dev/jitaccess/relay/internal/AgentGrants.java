@@ -2,6 +2,7 @@ package dev.jitaccess.relay.internal;
 
 import dev.jitaccess.api.Grant;
 import dev.jitaccess.api.spi.RevocationStore;
+import dev.jitaccess.core.GrantVerifier;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import io.netty.channel.Channel;
@@ -104,12 +105,16 @@ final class AgentGrants {
    * durable with {@link #persist}.
    *
    * @param subjectId the subject
+   * @param issuerTime the revocation's time on the clock of the engine that issues the grants, or null; grants
+   *     carry that clock's times, so the tombstone takes it when it is later than this agent's now (a lagging
+   *     agent would otherwise accept grants issued between its now and the engine's)
    * @return the tombstone to persist
    */
-  Tombstone revoke(String subjectId) {
+  Tombstone revoke(String subjectId, @Nullable Instant issuerTime) {
     Instant now = clock.instant();
+    Instant revokedAt = issuerTime != null && issuerTime.isAfter(now) ? issuerTime : now;
     tombstones.values().removeIf(t -> t.keepUntil().isBefore(now));
-    Tombstone tombstone = remember(subjectId, new Tombstone(now, now.plus(retention)));
+    Tombstone tombstone = remember(subjectId, new Tombstone(revokedAt, revokedAt.plus(retention)));
     Set<Channel> streams = openStreams.getOrDefault(subjectId, Set.of());
     for (Channel stream : streams) {
       stream.close();
@@ -140,7 +145,9 @@ final class AgentGrants {
   boolean track(Grant grant, Channel stream) {
     String subjectId = grant.subject().id();
     openStreams.computeIfAbsent(subjectId, s -> ConcurrentHashMap.newKeySet()).add(stream);
-    Duration left = Duration.between(clock.instant(), grant.expiresAt());
+    // Closed when the grant ends with the same tolerance its verification allows, so that a stream admitted
+    // within the skew is not cut at once.
+    Duration left = Duration.between(clock.instant(), grant.expiresAt().plus(GrantVerifier.CLOCK_SKEW));
     ScheduledFuture<?> expiry =
         stream.eventLoop().schedule(() -> stream.close(), Math.max(0, left.toNanos()), TimeUnit.NANOSECONDS);
     stream.closeFuture()

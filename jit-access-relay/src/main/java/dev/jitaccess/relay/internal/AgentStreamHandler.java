@@ -6,6 +6,7 @@ import dev.jitaccess.api.Grant;
 import dev.jitaccess.api.ProvisionedAccount;
 import dev.jitaccess.api.ProvisioningException;
 import dev.jitaccess.api.UpgradedConnection;
+import dev.jitaccess.core.GrantVerifier;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -188,7 +189,9 @@ final class AgentStreamHandler extends ChannelInboundHandlerAdapter {
 
   /** Expiry and revocation, then tracks the stream under its subject; false if answered (refused). */
   private boolean admit(Channel stream, Grant grant) {
-    if (grant.isExpiredAt(context.clock().instant())) {
+    // The same tolerance as the grant's verification (60 s), so an agent whose clock runs ahead of the engine's
+    // does not refuse the last seconds of a grant the relay still holds.
+    if (grant.isExpiredAt(context.clock().instant().minus(GrantVerifier.CLOCK_SKEW))) {
       AgentStatus.send(stream, 401, "Unauthorized", "the grant has expired");
       return false;
     }

@@ -22,6 +22,7 @@ import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ImmediateEventExecutor;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -173,6 +174,11 @@ public final class DefaultTunnelRegistry implements TunnelRegistry {
 
   @Override
   public void revoke(String subjectId, @Nullable String cluster) {
+    revoke(subjectId, cluster, null);
+  }
+
+  @Override
+  public void revoke(String subjectId, @Nullable String cluster, @Nullable Instant revokedAt) {
     Objects.requireNonNull(subjectId, "subjectId");
     List<String> clusters = cluster == null ? List.copyOf(tunnels.keySet()) : List.of(cluster);
     for (String c : clusters) {
@@ -180,16 +186,20 @@ public final class DefaultTunnelRegistry implements TunnelRegistry {
       // tunnels recognise the copies by the shared id and act once.
       String messageId = UUID.randomUUID().toString();
       for (Channel tunnel : live(c)) {
-        sendRevoke(tunnel, subjectId, c, messageId);
+        sendRevoke(tunnel, subjectId, c, messageId, revokedAt);
       }
     }
   }
 
-  private static void sendRevoke(Channel tunnel, String subjectId, String cluster, String messageId) {
+  private static void sendRevoke(
+      Channel tunnel, String subjectId, String cluster, String messageId, @Nullable Instant revokedAt) {
     QueryStringEncoder form = new QueryStringEncoder("");
     form.addParam("subject", subjectId);
     form.addParam("cluster", cluster);
     form.addParam("id", messageId);
+    if (revokedAt != null) {
+      form.addParam("at", revokedAt.toString());
+    }
     byte[] body = form.toString().substring(1).getBytes(StandardCharsets.UTF_8);
     Http2Headers headers =
         new DefaultHttp2Headers()

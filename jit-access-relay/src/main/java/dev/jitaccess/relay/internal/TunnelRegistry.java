@@ -29,10 +29,24 @@ public interface TunnelRegistry {
   Future<Http2StreamChannel> openStream(String cluster, ChannelHandler handler);
 
   /**
-   * Tells the agents to close a subject's open streams and refuse its grants issued before now.
+   * Tells the agents to close a subject's open streams and refuse its grants issued before now (by each agent's
+   * clock).
    *
    * @param subjectId the subject
    * @param cluster one cluster, or {@code null} for every connected cluster
    */
   void revoke(String subjectId, @org.jspecify.annotations.Nullable String cluster);
+
+  /**
+   * Tells the agents to close a subject's open streams and refuse its grants issued until {@code revokedAt} on
+   * the clock of the engine that issued them (or until an agent's own now, when that is later): grants carry the
+   * engine's times, so an agent whose clock lags must not judge them by its own.
+   *
+   * @param subjectId the subject
+   * @param cluster one cluster, or {@code null} for every connected cluster
+   * @param revokedAt the revocation's time on the engine's clock
+   */
+  default void revoke(String subjectId, @org.jspecify.annotations.Nullable String cluster, java.time.Instant revokedAt) {
+    revoke(subjectId, cluster);
+  }
 }

@@ -30,7 +30,7 @@ final class AgentGrantsTest {
   void sameSecondAsTheRevocationIsRefusedTheNextSecondIsNot() {
     AgentGrants grants = new AgentGrants(clock, RETENTION, new InMemoryRevocationStore(clock));
 
-    grants.revoke("alice");
+    grants.revoke("alice", null);
 
     assertThat(grants.isRevoked(issuedAt(T.minusSeconds(30)))).isTrue();
     assertThat(grants.isRevoked(issuedAt(Instant.parse("2025-06-01T10:00:00Z")))).isTrue();
@@ -44,7 +44,7 @@ final class AgentGrantsTest {
     store.record("alice", T.minusSeconds(60), T.plus(RETENTION));
     AgentGrants grants = new AgentGrants(clock, RETENTION, store);
     now.set(T.plusSeconds(10));
-    AgentGrants.Tombstone tombstone = grants.revoke("alice");
+    AgentGrants.Tombstone tombstone = grants.revoke("alice", null);
 
     assertThat(grants.load()).isEqualTo(1);
 
@@ -56,7 +56,7 @@ final class AgentGrantsTest {
   void persistedTombstonesAreLoadedByANewInstanceAndKeptForTheRetention() {
     InMemoryRevocationStore store = new InMemoryRevocationStore(clock);
     AgentGrants before = new AgentGrants(clock, RETENTION, store);
-    before.persist("alice", before.revoke("alice"));
+    before.persist("alice", before.revoke("alice", null));
 
     AgentGrants after = new AgentGrants(clock, RETENTION, store);
     assertThat(after.isRevoked(issuedAt(T.minusSeconds(1)))).isFalse();
@@ -66,5 +66,28 @@ final class AgentGrantsTest {
     assertThat(store.load()).containsExactly(Map.entry("alice", T));
     now.set(T.plus(RETENTION).plusSeconds(1));
     assertThat(store.load()).isEmpty();
+  }
+
+  @Test
+  void theEnginesLaterRevocationTimeIsTakenSoALaggingAgentStillRefusesWhatWasIssuedBeforeIt() {
+    AgentGrants grants = new AgentGrants(clock, RETENTION, new InMemoryRevocationStore(clock));
+
+    // The agent's clock is 30 s behind the engine's, which revoked at T + 30 s.
+    AgentGrants.Tombstone tombstone = grants.revoke("alice", T.plusSeconds(30));
+
+    assertThat(tombstone.revokedAt()).isEqualTo(T.plusSeconds(30));
+    assertThat(tombstone.keepUntil()).isEqualTo(T.plusSeconds(30).plus(RETENTION));
+    assertThat(grants.isRevoked(issuedAt(T.plusSeconds(20)))).as("issued 10 s before the revocation").isTrue();
+    assertThat(grants.isRevoked(issuedAt(T.plusSeconds(31)))).as("issued after it").isFalse();
+  }
+
+  @Test
+  void anEngineTimeEarlierThanTheAgentsNowDoesNotShortenTheRevocation() {
+    AgentGrants grants = new AgentGrants(clock, RETENTION, new InMemoryRevocationStore(clock));
+
+    AgentGrants.Tombstone tombstone = grants.revoke("alice", T.minusSeconds(30));
+
+    assertThat(tombstone.revokedAt()).isEqualTo(T);
+    assertThat(grants.isRevoked(issuedAt(T.minusSeconds(10)))).isTrue();
   }
 }
