@@ -123,25 +123,32 @@ public final class DefaultTunnelRegistry implements TunnelRegistry {
 
   @Override
   public Future<Http2StreamChannel> openStream(String cluster, ChannelHandler handler) {
-    List<Channel> live = live(cluster);
-    if (live.isEmpty()) {
+    List<Channel> all = tunnels.getOrDefault(cluster, List.of());
+    List<Channel> withRoom = new ArrayList<>(all.size());
+    int live = 0;
+    int maxStreams = 0;
+    for (Channel channel : all) {
+      if (!channel.isActive()) {
+        continue;
+      }
+      Http2FrameCodec codec = channel.pipeline().get(Http2FrameCodec.class);
+      Http2Connection connection = codec == null ? null : codec.connection();
+      if (connection != null && connection.goAwayReceived()) {
+        continue; // its agent is going away
+      }
+      live++;
+      if (connection == null || connection.local().canOpenStream()) {
+        withRoom.add(channel);
+      } else {
+        maxStreams = connection.local().maxActiveStreams();
+      }
+    }
+    if (live == 0) {
       return ImmediateEventExecutor.INSTANCE.newFailedFuture(
           new RelayException("cluster " + cluster + " has no connected agent"));
     }
-    List<Channel> withRoom = new ArrayList<>(live.size());
-    int maxStreams = 0;
-    for (Channel channel : live) {
-      Http2FrameCodec codec = channel.pipeline().get(Http2FrameCodec.class);
-      Http2Connection.Endpoint<?> local = codec == null ? null : codec.connection().local();
-      if (local == null || local.canOpenStream()) {
-        withRoom.add(channel);
-      } else {
-        maxStreams = local.maxActiveStreams();
-      }
-    }
     if (withRoom.isEmpty()) {
-      return ImmediateEventExecutor.INSTANCE.newFailedFuture(
-          new TunnelsFullException(cluster, live.size(), maxStreams));
+      return ImmediateEventExecutor.INSTANCE.newFailedFuture(new TunnelsFullException(cluster, live, maxStreams));
     }
     Channel tunnel = pick(withRoom);
     return new Http2StreamChannelBootstrap(tunnel).handler(handler).open();
