@@ -107,6 +107,30 @@ final class KubernetesForwarderHttp2Test {
   }
 
   @Test
+  void aRedirectIsPassedBackAndNeverFollowedWithTheServiceAccountToken() throws Exception {
+    H2TlsStub stub =
+        stub(
+            (s, r) -> {
+              if (r.path().toString().endsWith("/api/v1/pods")) {
+                s.head(302, "location", "/api/v1/secrets");
+                s.data("", true);
+              } else {
+                s.head(200, "content-type", "application/json");
+                s.data("{\"kind\":\"SecretList\"}", true);
+              }
+            });
+    KubernetesForwarder forwarder = forwarder(stub.apiClient(stub.baseUrl("localhost")));
+
+    try (ForwardResponse response = head(forwarder.forwardAsync(get("/api/v1/pods"), SA_TOKEN))) {
+      assertThat(response.status()).isEqualTo(302);
+      assertThat(response.headers()).containsEntry("location", List.of("/api/v1/secrets"));
+    }
+
+    assertThat(stub.requests).hasSize(1); // CVE-2020-8559: the Location was not requested with the token
+    assertThat(stub.requests.get(0).path()).hasToString("/api/v1/pods");
+  }
+
+  @Test
   void theBlockingBodyReadsTheSameFramesAndThenThePublisherRefusesASubscriber() throws Exception {
     H2TlsStub stub =
         stub(
