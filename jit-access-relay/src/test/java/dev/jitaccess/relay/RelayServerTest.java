@@ -303,6 +303,33 @@ final class RelayServerTest {
   @ParameterizedTest
   @ValueSource(
       strings = {
+        "base64url.bearer.authorization.k8s.io.c2VjcmV0",
+        "v5.channel.k8s.io, base64url.bearer.authorization.k8s.io.c2VjcmV0",
+        "v5.channel.k8s.io,Base64Url.Bearer.Authorization.K8s.Io.c2VjcmV0",
+      })
+  void aBearerTokenInTheWebSocketProtocolIsRefusedAndNeverForwarded(String protocols) throws Exception {
+    String response =
+        raw(
+            get(
+                "/clusters/prod/api/v1/namespaces/x/pods/p/exec?command=sh",
+                "Authorization: Bearer alice-token",
+                "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+                    + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: "
+                    + protocols));
+
+    assertThat(response).startsWith("HTTP/1.1 400");
+    assertThat(String.valueOf(statusBody(response).get("message"))).contains("Authorization header");
+    assertThat(response).doesNotContain("c2VjcmV0");
+    assertThat(agent.receivedNothing()).isTrue();
+    assertThat(engine.tokens).isEmpty();
+    await().atMost(5, TimeUnit.SECONDS).until(() -> engine.audit.stream().anyMatch(e -> e.type() == AuditEvent.Type.DENIED));
+    AuditEvent denied = engine.audit.stream().filter(e -> e.type() == AuditEvent.Type.DENIED).findFirst().orElseThrow();
+    assertThat(denied.detail()).isEqualTo("a bearer token in Sec-WebSocket-Protocol").doesNotContain("c2VjcmV0");
+  }
+
+  @ParameterizedTest
+  @ValueSource(
+      strings = {
         "/clusters/prod/api/v1/../../secrets",
         "/clusters/prod/./api",
         "/clusters/prod/api/..",

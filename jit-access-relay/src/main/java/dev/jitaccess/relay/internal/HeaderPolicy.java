@@ -60,6 +60,8 @@ public final class HeaderPolicy {
           "upgrade",
           "set-cookie2");
 
+  private static final String WEBSOCKET_BEARER = "base64url.bearer.authorization.k8s.io.";
+
   private HeaderPolicy() {}
 
   /**
@@ -75,6 +77,26 @@ public final class HeaderPolicy {
       }
     }
     return null;
+  }
+
+  /**
+   * Whether a {@code Sec-WebSocket-Protocol} entry carries a bearer token ({@code
+   * base64url.bearer.authorization.k8s.io.<token>}, which kube-apiserver accepts from browsers). The relay
+   * authenticates the {@code Authorization} header only, and a credential must not travel on to the agent.
+   *
+   * @param headers the request headers
+   * @return true when any entry of any {@code Sec-WebSocket-Protocol} header is such a token
+   */
+  public static boolean hasWebSocketBearer(HttpHeaders headers) {
+    for (String value : headers.getAll(HttpHeaderNames.SEC_WEBSOCKET_PROTOCOL)) {
+      for (String protocol : value.split(",", -1)) {
+        String p = protocol.strip();
+        if (p.regionMatches(true, 0, WEBSOCKET_BEARER, 0, WEBSOCKET_BEARER.length())) {
+          return true;
+        }
+      }
+    }
+    return false;
   }
 
   /**

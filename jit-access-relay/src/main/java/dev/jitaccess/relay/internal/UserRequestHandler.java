@@ -137,6 +137,12 @@ public final class UserRequestHandler extends ChannelInboundHandlerAdapter {
         audit(e, AuditEvent.Type.DENIED, "impersonation headers are not allowed: " + UserExchange.sanitize(impersonation));
         throw new HttpStatusException(HttpResponseStatus.BAD_REQUEST, "impersonation headers are not allowed");
       }
+      if (HeaderPolicy.hasWebSocketBearer(request.headers())) {
+        audit(e, AuditEvent.Type.DENIED, "a bearer token in Sec-WebSocket-Protocol");
+        throw new HttpStatusException(
+            HttpResponseStatus.BAD_REQUEST,
+            "a bearer token in Sec-WebSocket-Protocol is not accepted; send it in the Authorization header");
+      }
       token = HeaderPolicy.bearerToken(request.headers());
       if (HttpUtil.getContentLength(request, -1L) > config.maxBodySize()) {
         throw tooLarge();
