@@ -1,6 +1,7 @@
 package dev.jitaccess.it;
 
 import static dev.jitaccess.it.E2eEnvironment.ALICE;
+import static dev.jitaccess.it.E2eEnvironment.CLUSTER;
 import static dev.jitaccess.it.KubeApiStub.NAMESPACES;
 import static dev.jitaccess.it.KubeApiStub.SA_TOKEN;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -8,12 +9,17 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.github.tomakehurst.wiremock.http.HttpHeader;
-import dev.jitaccess.api.AuditEvent;
 import com.github.tomakehurst.wiremock.verification.LoggedRequest;
+import dev.jitaccess.api.AuditEvent;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -163,6 +169,41 @@ final class KubectlThroughRelayTest {
     assertThat(env.kube.requests()).as("requests at the kube-apiserver").isEmpty();
     assertThat(env.audit)
         .anyMatch(e -> e.type() == AuditEvent.Type.DENIED && String.valueOf(e.detail()).contains("impersonation"));
+  }
+
+  @Test
+  void spoofableIdentityHeadersAndCookiesNeverReachTheApiServer() throws Exception {
+    String session = env.sessionToken(ALICE);
+    HttpClient client = HttpClient.newBuilder().sslContext(env.relayCerts.clientContext()).build();
+    HttpRequest request =
+        HttpRequest.newBuilder(URI.create("https://localhost:" + env.relay.port() + "/clusters/" + CLUSTER + NAMESPACES))
+            .header("Authorization", "Bearer " + session)
+            .header("X-Forwarded-For", "6.6.6.6")
+            .header("X-Forwarded-Host", "evil.example")
+            .header("X-Remote-User", "system:admin")
+            .header("X-Remote-Group", "system:masters")
+            .header("Cookie", "session=stolen-cookie")
+            .timeout(Duration.ofSeconds(20))
+            .build();
+
+    assertThat(client.send(request, HttpResponse.BodyHandlers.discarding()).statusCode()).isEqualTo(200);
+
+    List<LoggedRequest> forwarded =
+        env.kube.requests().stream().filter(r -> r.getUrl().equals(NAMESPACES)).toList();
+    assertThat(forwarded).hasSize(1);
+    LoggedRequest seen = forwarded.get(0);
+    assertThat(seen.getHeader("Authorization")).isEqualTo("Bearer " + SA_TOKEN);
+    assertThat(seen.getHeaders().keys())
+        .noneMatch(name -> name.toLowerCase(Locale.ROOT).startsWith("x-remote-"))
+        .noneMatch(name -> name.equalsIgnoreCase("cookie"))
+        .noneMatch(name -> name.equalsIgnoreCase("x-forwarded-host"));
+    // The relay replaces the user's X-Forwarded-For with the address it saw; the user's value never arrives.
+    if (seen.containsHeader("X-Forwarded-For")) {
+      assertThat(seen.getHeader("X-Forwarded-For")).doesNotContain("6.6.6.6");
+    }
+    assertNoRequestCarries("stolen-cookie");
+    assertNoRequestCarries("system:masters");
+    assertNoRequestCarries(session);
   }
 
   private void assertNoRequestCarries(String secret) {
