@@ -193,9 +193,10 @@ public final class AgentConnector implements AutoCloseable {
   }
 
   /**
-   * Closes every tunnel and stops reconnecting. Each tunnel sends GOAWAY and ends its connection at once (its
-   * codec does not wait for open streams: a watch would hold it open), so the relay fails the requests still in
-   * flight and routes no new one here; the connections are closed before the event loops stop.
+   * Closes every tunnel and stops reconnecting. Each tunnel sends GOAWAY and ends its connection at once (the
+   * server codec does not wait for open streams), so the relay fails the requests still in flight and routes no
+   * new one here. The closes run on the tunnels' event loops and are awaited before the loops stop: stopping
+   * them first raced with the close and could leave a connection open with nobody reading it.
    */
   @Override
   public void close() {

@@ -111,9 +111,6 @@ final class AgentHandshakeHandler extends ChannelInboundHandlerAdapter {
             // limits resets per user connection itself. With Netty's server default (200 per 30 s) a few
             // users closing watches could make the agent drop the tunnel every user of the cluster shares.
             .decoderEnforceMaxRstFramesPerWindow(0, 0)
-            // Closing the tunnel (the agent stops, a heartbeat fails) sends GOAWAY and ends the connection at
-            // once; Netty's default waits up to 30 s for open streams, and a watch is open for hours.
-            .gracefulShutdownTimeoutMillis(0)
             .build());
     pipeline.addAfter(
         "h2",
