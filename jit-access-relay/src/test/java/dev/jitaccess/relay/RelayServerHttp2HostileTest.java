@@ -154,6 +154,7 @@ final class RelayServerHttp2HostileTest {
     assertResetAsMalformed(stream);
     assertNothingForwarded();
     assertThat(engine.tokens).isEmpty();
+    assertAuditedAsMalformed(name);
     assertThat(client.request(head("GET", NAMESPACES), true).status()).as("the connection still serves").isEqualTo("200");
   }
 
@@ -193,6 +194,8 @@ final class RelayServerHttp2HostileTest {
     assertResetAsMalformed(stream);
     assertNothingForwarded();
     assertThat(engine.tokens).isEmpty();
+    AuditEvent denied = awaitAudit(AuditEvent.Type.DENIED);
+    assertThat(denied.detail()).startsWith("a malformed HTTP/2 request was refused: ").doesNotContain("admin");
     assertThat(client.isOpen()).as("a stream error, not a connection error").isTrue();
     assertThat(client.request(head("GET", NAMESPACES), true).status()).isEqualTo("200");
   }
@@ -366,6 +369,16 @@ final class RelayServerHttp2HostileTest {
   private static Map<String, Object> status(H2TestClient.Stream stream) throws Exception {
     stream.done.get(5, TimeUnit.SECONDS);
     return JSONObjectUtils.parse(stream.body());
+  }
+
+  /** Refused by the codec before the relay's handler, and still audited, naming the header. */
+  private void assertAuditedAsMalformed(String header) {
+    AuditEvent denied = awaitAudit(AuditEvent.Type.DENIED);
+    assertThat(denied.subjectId()).isNull();
+    assertThat(denied.detail())
+        .startsWith("a malformed HTTP/2 request was refused: ")
+        .contains(header)
+        .doesNotContain("system:masters");
   }
 
   private AuditEvent awaitAudit(AuditEvent.Type type) {
