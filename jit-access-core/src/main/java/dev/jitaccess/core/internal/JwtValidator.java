@@ -270,11 +270,37 @@ public final class JwtValidator {
 
   private Header parseHeader(Base64URL header64, String headerPart) {
     String json = TokenText.utf8(TokenText.decode(headerPart), "header", this);
+    Map<String, Object> object = jsonObject(json, "header is not a valid JOSE header");
     try {
-      return Header.parse(json, header64);
+      return Header.parse(object, header64);
     } catch (ParseException e) {
       throw reject("its header is not a valid JOSE header: " + e.getMessage());
     }
+  }
+
+  /**
+   * The JSON object a header or payload must be (RFC 7515 §4, RFC 7519 §7.2). nimbus' parser returns null for
+   * the text {@code null} and, through Gson's map reader, also reads an array of {@code [name, value]} pairs
+   * as an object; both are refused here.
+   */
+  private Map<String, Object> jsonObject(String json, String refusal) {
+    int first = 0;
+    while (first < json.length() && Character.isWhitespace(json.charAt(first))) {
+      first++;
+    }
+    if (first == json.length() || json.charAt(first) != '{') {
+      throw reject("its " + refusal + " (it must be a JSON object)");
+    }
+    Map<String, Object> object;
+    try {
+      object = JSONObjectUtils.parse(json);
+    } catch (ParseException e) {
+      throw reject("its " + refusal + ": " + e.getMessage());
+    }
+    if (object == null) {
+      throw reject("its " + refusal + " (it must be a JSON object)");
+    }
+    return object;
   }
 
   private JWSHeader checkHeader(Header header) {
@@ -424,12 +450,7 @@ public final class JwtValidator {
   }
 
   private JWTClaimsSet parseClaims(String payloadJson) {
-    Map<String, Object> json;
-    try {
-      json = JSONObjectUtils.parse(payloadJson);
-    } catch (ParseException e) {
-      throw reject("its payload is not a JSON object: " + e.getMessage());
-    }
+    Map<String, Object> json = jsonObject(payloadJson, "payload is not a JSON object");
     TokenText.checkRegisteredClaimTypes(json, this);
     try {
       return JWTClaimsSet.parse(json);
