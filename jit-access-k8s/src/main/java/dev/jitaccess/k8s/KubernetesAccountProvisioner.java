@@ -49,7 +49,12 @@ import org.jspecify.annotations.Nullable;
  *
  * <p><b>Failures.</b> 429 waits at least {@code Retry-After}; 500, 502, 503, 504 and timeouts are retried
  * with capped, jittered backoff, reading before creating again; 409 (not ours), 422, 401 and 403 fail at
- * once. Tokens never appear in log lines or exception messages.
+ * once. Tokens never appear in log lines or exception messages. The {@link ApiClient}'s own HTTP client may
+ * send a request again by itself when a connection fails (OkHttp's {@code retryOnConnectionFailure}, on in
+ * client-java's default client), at once and below these attempts: a create cut by connection resets can reach
+ * kube-apiserver up to a few times per attempt (bounded; a repeated create is answered 409 and adopted as ours).
+ * Give the builder an {@code ApiClient} whose {@code OkHttpClient} has {@code retryOnConnectionFailure(false)}
+ * for exactly {@link Builder#maxAttempts(int)} sends.
  *
  * <p>Instances are immutable in configuration and thread-safe; calls for one subject are serialized.
  *
@@ -235,7 +240,9 @@ public final class KubernetesAccountProvisioner implements AccountProvisioner {
 
     /**
      * Namespaces in which no role is ever bound. Default {@code kube-system}, {@code kube-public},
-     * {@code kube-node-lease}. Replaces the default; include those to keep them denied.
+     * {@code kube-node-lease}. Replaces the default; include those to keep them denied. The provisioner's own
+     * {@linkplain #namespace(String) namespace} is always denied as well, whatever this set holds: every user's
+     * ServiceAccount lives there.
      *
      * @param deniedNamespaces namespace names; copied
      * @return this builder

@@ -162,11 +162,6 @@ final class GrantNamespaceTest {
   }
 
   @Test
-  @Disabled(
-      "Bug (SECURITY 22): a grant may bind a role in the agent's own namespace, where the jit-* ServiceAccounts"
-          + " of every user and the revocation ConfigMap live; 'edit' there can impersonate other users'"
-          + " accounts and rewrite jitaccess revocations. AccountReconciler#checkedPermissions does not treat"
-          + " config.namespace() as denied")
   void theAgentsOwnNamespaceIsRefusedBeforeAnyCall() {
     KubeStubs.stubFirstProvision(ALICE, "tok-1", T0.plusSeconds(600));
 

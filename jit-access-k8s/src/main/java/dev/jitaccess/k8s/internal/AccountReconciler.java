@@ -218,6 +218,15 @@ public final class AccountReconciler {
                 + "; add it to the agent's allow-list (and to the bind resourceNames of its RBAC) to grant it");
       }
       String ns = permission.namespace();
+      if (ns != null && ns.equals(config.namespace())) {
+        throw refused(
+            "Namespace '"
+                + ns
+                + "' of grant "
+                + grant.id()
+                + " is the agent's own: every user's ServiceAccount and the revocations live there, so a role"
+                + " in it could act as other users; jit-access never binds roles there");
+      }
       if (ns != null && (config.deniedNamespaces().contains(ns) || !Names.isDnsLabel(ns))) {
         throw refused(
             "Namespace '"
