@@ -73,6 +73,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class JitAccess {
   private static final Logger log = LoggerFactory.getLogger(JitAccess.class);
+  /** The denial of a grant whose evaluation a revocation of its subject overtook. */
+  private static final String REVOKED_DURING_EVALUATION = "access was revoked while the request was evaluated";
 
   /** The session-token {@code typ}, as the ASCII bytes looked for in a decoded JOSE header. */
   private static final byte[] SESSION_TYPE_BYTES = TokenIssuer.SESSION_TYPE.getBytes(StandardCharsets.US_ASCII);
@@ -211,8 +213,7 @@ public final class JitAccess {
     if (cached != null) {
       return cached;
     }
-    return evaluateCached(
-        authenticated.grantKey(cluster), AccessRequest.of(authenticated.subject(), cluster), generation);
+    return evaluateCached(authenticated.grantKey(cluster), AccessRequest.of(authenticated.subject(), cluster));
   }
 
   /**
@@ -255,17 +256,21 @@ public final class JitAccess {
   }
 
   /**
-   * Evaluates (once for all concurrent callers) and caches. An invalidation that ran meanwhile (a revoke, an
-   * approval becoming active) could not see the entry being computed, so a grant evaluated across one is dropped
-   * and evaluated once more against the new state.
+   * Evaluates once for all concurrent callers, who share the grant or the denial, and caches. A grant evaluated
+   * across an invalidation (a revoke, an approval becoming active) is dropped and evaluated once more against the
+   * new state (GrantCache). An evaluation overtaken by a revocation of its subject is refused to the caller that
+   * ran it; the callers waiting for it get one fresh evaluation instead, as a grant asked for after a revoke works.
    */
-  private Grant evaluateCached(GrantKey key, AccessRequest request, long generation) {
-    Grant granted = grants.get(key, k -> evaluate(request));
-    if (grants.generation() != generation) {
-      grants.invalidate(key, granted);
-      granted = grants.get(key, k -> evaluate(request));
+  private Grant evaluateCached(GrantKey key, AccessRequest request) {
+    try {
+      return grants.get(key, k -> evaluate(request), JitAccess::overtakenByRevocation);
+    } catch (GrantCache.InterruptedWaitException e) {
+      throw new AccessDeniedException("interrupted while waiting for the policy's answer; try again");
     }
-    return granted;
+  }
+
+  private static boolean overtakenByRevocation(RuntimeException e) {
+    return e instanceof AccessDeniedException d && REVOKED_DURING_EVALUATION.equals(d.reason());
   }
 
   /**
@@ -280,9 +285,8 @@ public final class JitAccess {
   public Grant authorize(AccessRequest request) {
     Objects.requireNonNull(request, "request");
     GrantKey key = GrantKey.of(request.subject(), request.cluster());
-    long generation = grants.generation();
     Grant cached = grants.getIfPresent(key);
-    return cached != null ? cached : evaluateCached(key, request, generation);
+    return cached != null ? cached : evaluateCached(key, request);
   }
 
   /**
@@ -921,7 +925,7 @@ public final class JitAccess {
         newGrant(request, decision instanceof Decision.Granted g ? g : null, approved);
     String subjectId = grant.subject().id();
     if (revocations.revokedSince(subjectId, grant.cluster(), sequence)) {
-      throw denied(request, "access was revoked while the request was evaluated", policy.id(), null);
+      throw denied(request, REVOKED_DURING_EVALUATION, policy.id(), null);
     }
     boolean recorded = audit.dispatch(grantedEvent(grant, policy.id(), approved));
     if (!recorded && auditFailurePolicy == AuditFailurePolicy.FAIL_CLOSED) {
