@@ -215,13 +215,8 @@ final class RelayServerWiringTest {
 
   @Test
   void agentClosedUnderAnOpenWatchEndsItAtOnceAndTheClusterIsUnavailable() throws Exception {
-    agent(jit.issueAgentCredential("c1", Duration.ofHours(1)));
-    await().atMost(WAIT).until(agent::isConnected);
     String alice = jit.issueSessionToken(Subject.of("alice"), Duration.ofHours(1));
-    HttpResponse<Stream<String>> watch =
-        http().send(request("/clusters/c1/api/v1/namespaces?watch=true", alice), HttpResponse.BodyHandlers.ofLines());
-    Iterator<String> lines = watch.body().iterator();
-    assertThat(lines.next()).isEqualTo("event");
+    Iterator<String> lines = connectedAgentAndAnOpenWatchOf(alice);
 
     long start = System.nanoTime();
     agent.close();
@@ -238,13 +233,7 @@ final class RelayServerWiringTest {
 
   @Test
   void relayClosedUnderAnOpenWatchEndsItAndTheAgentSeesItsTunnelGoAtOnce() throws Exception {
-    agent(jit.issueAgentCredential("c1", Duration.ofHours(1)));
-    await().atMost(WAIT).until(agent::isConnected);
-    String alice = jit.issueSessionToken(Subject.of("alice"), Duration.ofHours(1));
-    HttpResponse<Stream<String>> watch =
-        http().send(request("/clusters/c1/api/v1/namespaces?watch=true", alice), HttpResponse.BodyHandlers.ofLines());
-    Iterator<String> lines = watch.body().iterator();
-    assertThat(lines.next()).isEqualTo("event");
+    Iterator<String> lines = connectedAgentAndAnOpenWatchOf(jit.issueSessionToken(Subject.of("alice"), Duration.ofHours(1)));
 
     long start = System.nanoTime();
     relay.close();
@@ -254,5 +243,19 @@ final class RelayServerWiringTest {
     // Long before a heartbeat could tell (the agent's default is 30 s).
     await().atMost(Duration.ofSeconds(2)).until(() -> !agent.isConnected());
     await().atMost(WAIT).until(watches.get(0)::isClosed);
+  }
+
+  /** Connects an agent for c1 and opens a watch with the session token; its first event has arrived. */
+  private Iterator<String> connectedAgentAndAnOpenWatchOf(String sessionToken) throws Exception {
+    agent(jit.issueAgentCredential("c1", Duration.ofHours(1)));
+    await().atMost(WAIT).until(agent::isConnected);
+    HttpResponse<Stream<String>> watch =
+        http()
+            .send(
+                request("/clusters/c1/api/v1/namespaces?watch=true", sessionToken),
+                HttpResponse.BodyHandlers.ofLines());
+    Iterator<String> lines = watch.body().iterator();
+    assertThat(lines.next()).isEqualTo("event");
+    return lines;
   }
 }

@@ -126,27 +126,16 @@ final class TunnelFixture implements AutoCloseable {
   /** Registers a grant whose signed form is {@code jws-<id>}; issued a second ago. */
   /** A grant that ended (or ends) at {@code expiresAt}, issued an hour before. */
   String grantEnding(String id, String subject, Instant expiresAt) {
-    Grant grant =
-        new Grant(
-            id,
-            Subject.of(subject),
-            "a",
-            List.of(Permission.clusterWide("view")),
-            expiresAt.minus(Duration.ofHours(1)),
-            expiresAt);
-    grants.grants.put("jws-" + id, grant);
-    return "jws-" + id;
+    return grant(id, subject, expiresAt.minus(Duration.ofHours(1)), expiresAt);
   }
 
   String grant(String id, String subject, Duration ttl) {
+    return grant(id, subject, clock.instant().minusSeconds(1), clock.instant().plus(ttl));
+  }
+
+  private String grant(String id, String subject, Instant issuedAt, Instant expiresAt) {
     Grant grant =
-        new Grant(
-            id,
-            Subject.of(subject),
-            "a",
-            List.of(Permission.clusterWide("view")),
-            clock.instant().minusSeconds(1),
-            clock.instant().plus(ttl));
+        new Grant(id, Subject.of(subject), "a", List.of(Permission.clusterWide("view")), issuedAt, expiresAt);
     grants.grants.put("jws-" + id, grant);
     return "jws-" + id;
   }
