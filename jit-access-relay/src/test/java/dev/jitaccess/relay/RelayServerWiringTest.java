@@ -233,7 +233,8 @@ final class RelayServerWiringTest {
 
   @Test
   void relayClosedUnderAnOpenWatchEndsItAndTheAgentSeesItsTunnelGoAtOnce() throws Exception {
-    Iterator<String> lines = connectedAgentAndAnOpenWatchOf(jit.issueSessionToken(Subject.of("alice"), Duration.ofHours(1)));
+    String alice = jit.issueSessionToken(Subject.of("alice"), Duration.ofHours(1));
+    Iterator<String> lines = connectedAgentAndAnOpenWatchOf(alice);
 
     long start = System.nanoTime();
     relay.close();
