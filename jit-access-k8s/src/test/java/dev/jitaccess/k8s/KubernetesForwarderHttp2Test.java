@@ -27,6 +27,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.zip.CRC32;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** The HTTP/2 path of {@link KubernetesForwarder}: body-less requests to an https server that speaks h2. */
 final class KubernetesForwarderHttp2Test {
@@ -128,6 +130,31 @@ final class KubernetesForwarderHttp2Test {
 
     assertThat(stub.requests).hasSize(1); // CVE-2020-8559: the Location was not requested with the token
     assertThat(stub.requests.get(0).path()).hasToString("/api/v1/pods");
+  }
+
+  /** A user's request is never retried: kube-apiserver's refusal, with its Retry-After, goes back as it came. */
+  @ParameterizedTest
+  @ValueSource(ints = {429, 500, 502, 503, 504})
+  void anErrorStatusIsPassedBackUnchangedAndNotRetried(int status) throws Exception {
+    H2TlsStub stub =
+        stub(
+            (s, r) -> {
+              s.head(status, "content-type", "application/json", "retry-after", "0");
+              s.data("{\"kind\":\"Status\",\"code\":" + status + "}", true);
+            });
+    KubernetesForwarder forwarder = forwarder(stub.apiClient(stub.baseUrl("localhost")));
+
+    TestSubscriber body = new TestSubscriber(Long.MAX_VALUE);
+    try (ForwardResponse response =
+        head(forwarder.forwardAsync(ForwardRequest.of("POST", "/api/v1/namespaces", Map.of()), SA_TOKEN))) {
+      assertThat(response.status()).isEqualTo(status);
+      assertThat(response.headers()).containsEntry("retry-after", List.of("0"));
+      response.bodyPublisher().orElseThrow().subscribe(body);
+      assertThat(new String(body.done.get(10, TimeUnit.SECONDS), StandardCharsets.UTF_8))
+          .isEqualTo("{\"kind\":\"Status\",\"code\":" + status + "}");
+    }
+
+    assertThat(stub.requests).hasSize(1);
   }
 
   @Test
