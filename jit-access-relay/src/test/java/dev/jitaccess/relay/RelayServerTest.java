@@ -385,6 +385,7 @@ final class RelayServerTest {
 
     assertThat(response).startsWith("HTTP/1.1 431");
     assertThat(agent.receivedNothing()).isTrue();
+    assertThat(engine.tokens).as("refused before the token was looked at").isEmpty();
   }
 
   @Test
@@ -394,6 +395,8 @@ final class RelayServerTest {
       many.append("\r\nX-H").append(i).append(": v");
     }
     assertThat(raw(get("/clusters/prod/api/v1/namespaces", many.toString()))).startsWith("HTTP/1.1 431");
+    assertThat(agent.receivedNothing()).isTrue();
+    assertThat(engine.tokens).as("refused before the token was looked at").isEmpty();
   }
 
   @Test
@@ -445,6 +448,7 @@ final class RelayServerTest {
 
     assertThat(response).startsWith("HTTP/1.1 413");
     assertThat(agent.receivedNothing()).isTrue();
+    assertThat(engine.tokens).as("refused before the token was looked at").isEmpty();
   }
 
   @Test
