@@ -63,6 +63,9 @@ public final class RelayServer implements AutoCloseable {
   /** The default time a connection or stream may see no traffic, 30 min (watches end sooner at the API). */
   public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofMinutes(30);
 
+  /** The default time a request may wait for its authorization, 10 s. */
+  public static final Duration DEFAULT_AUTHORIZATION_TIMEOUT = Duration.ofSeconds(10);
+
   /** The default of the most requests (watches, exec sessions included) one subject may have open at once, 200. */
   public static final int DEFAULT_MAX_CONCURRENT_REQUESTS_PER_SUBJECT = 200;
 
@@ -140,7 +143,8 @@ public final class RelayServer implements AutoCloseable {
                 config.idleTimeout,
                 new SubjectLimiter(config.maxConcurrentRequestsPerSubject),
                 config.maxConcurrentStreams,
-                newAuditBatcher());
+                newAuditBatcher(),
+                config.authorizationTimeout);
         userChannel =
             new ServerBootstrap()
                 .group(boss, loops)
@@ -381,6 +385,7 @@ public final class RelayServer implements AutoCloseable {
     private long maxBodySize = DEFAULT_MAX_BODY_SIZE;
     private Duration headerReadTimeout = DEFAULT_HEADER_READ_TIMEOUT;
     private Duration idleTimeout = DEFAULT_IDLE_TIMEOUT;
+    private Duration authorizationTimeout = DEFAULT_AUTHORIZATION_TIMEOUT;
     private int maxConcurrentRequestsPerSubject = DEFAULT_MAX_CONCURRENT_REQUESTS_PER_SUBJECT;
     private int maxConcurrentStreams = UserSideConfig.MAX_CONCURRENT_STREAMS;
     private int authorizationThreads = DEFAULT_AUTHORIZATION_THREADS;
@@ -558,6 +563,22 @@ public final class RelayServer implements AutoCloseable {
       return this;
     }
 
+    /**
+     * How long a request may wait for its authorization (the identity provider and the policy, on a small pool
+     * of threads that every user's first request shares) before the relay answers {@code 503} with {@code
+     * Retry-After} and interrupts the call. A provider that hangs thus costs one pool thread at most (if it ignores
+     * the interrupt) and never holds requests. Warm requests (a cached grant) never wait. Default {@link
+     * RelayServer#DEFAULT_AUTHORIZATION_TIMEOUT}, 10 s.
+     *
+     * @param timeout a positive duration
+     * @return this builder
+     * @throws IllegalArgumentException if not positive
+     */
+    public Builder authorizationTimeout(Duration timeout) {
+      this.authorizationTimeout = positive(timeout, "authorizationTimeout");
+      return this;
+    }
+
     /** Tests: the authorization pool's threads and queue (default 8 and 1024); a full queue answers 429. */
     Builder authorizationPool(int threads, int queueCapacity) {
       if (threads <= 0 || queueCapacity <= 0) {
@@ -646,6 +667,7 @@ public final class RelayServer implements AutoCloseable {
       b.maxBodySize = maxBodySize;
       b.headerReadTimeout = headerReadTimeout;
       b.idleTimeout = idleTimeout;
+      b.authorizationTimeout = authorizationTimeout;
       b.maxConcurrentRequestsPerSubject = maxConcurrentRequestsPerSubject;
       b.maxConcurrentStreams = maxConcurrentStreams;
       b.authorizationThreads = authorizationThreads;

@@ -436,6 +436,22 @@ final class RelayServerTest {
   }
 
   @Test
+  void anAuthorizationThatHangsIs503WithRetryAfterAndIsInterrupted() throws Exception {
+    relay.close();
+    relay = relay(RelayServer.builder().authorizationTimeout(Duration.ofMillis(300)).authorizationPool(1, 16));
+
+    String response = raw(get("/clusters/prod/api/v1/namespaces", "Authorization: Bearer hung-token"));
+
+    assertThat(response).startsWith("HTTP/1.1 503").containsIgnoringCase("retry-after: 1");
+    assertThat(String.valueOf(statusBody(response).get("message")))
+        .isEqualTo("the relay could not authorize the request within 300 ms; try again later");
+    assertThat(agent.receivedNothing()).isTrue();
+    await().atMost(5, TimeUnit.SECONDS).until(() -> engine.interruptedCalls.get() == 1);
+    // The one authorization thread is free again: the next user is served.
+    assertThat(raw(get("/clusters/prod/api/v1/namespaces", "Authorization: Bearer alice-token"))).startsWith("HTTP/1.1 200");
+  }
+
+  @Test
   void declaredBodyOverTheLimitIs413() throws Exception {
     relay.close();
     relay = relay(RelayServer.builder().maxBodySize(1024));

@@ -30,11 +30,15 @@ import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -211,23 +215,53 @@ public final class UserRequestHandler extends ChannelInboundHandlerAdapter {
       onAuthorized(e, warm, headers); // a warm subject: no hand-off to the authorization pool and back
       return;
     }
+    AtomicReference<ScheduledFuture<?>> deadline = new AtomicReference<>();
+    FutureTask<Void> call =
+        new FutureTask<>(
+            () -> {
+              try {
+                AccessEngine.Authorized authorized = config.engine().authorize(token, cluster);
+                c.executor().execute(() -> onAuthorized(e, authorized, headers));
+              } catch (AuthenticationException failure) {
+                c.executor().execute(() -> rejectIfCurrent(e, HttpResponseStatus.UNAUTHORIZED, "Unauthorized"));
+              } catch (AccessDeniedException denied) {
+                c.executor().execute(() -> rejectIfCurrent(e, HttpResponseStatus.FORBIDDEN, denied.reason()));
+              } catch (RuntimeException failure) {
+                log.warn("Authorization of request {} failed; refusing it", e.requestId, failure);
+                c.executor().execute(() -> rejectIfCurrent(e, HttpResponseStatus.FORBIDDEN, "access denied: the relay could not authorize the request"));
+              }
+            },
+            null) {
+          @Override
+          protected void done() {
+            ScheduledFuture<?> timer = deadline.get();
+            if (timer != null) {
+              timer.cancel(false);
+            }
+          }
+        };
+    // A provider that hangs must not hold the request, nor a thread of the pool every user's first request
+    // shares, for longer than the timeout: the request is answered 503 and the call interrupted.
+    Duration timeout = config.authorizationTimeout();
+    deadline.set(
+        c.executor().schedule(() -> authorizationTimedOut(e, call, timeout), timeout.toNanos(), TimeUnit.NANOSECONDS));
     try {
-      config.executor().execute(() -> {
-        try {
-          AccessEngine.Authorized authorized = config.engine().authorize(token, cluster);
-          c.executor().execute(() -> onAuthorized(e, authorized, headers));
-        } catch (AuthenticationException failure) {
-          c.executor().execute(() -> rejectIfCurrent(e, HttpResponseStatus.UNAUTHORIZED, "Unauthorized"));
-        } catch (AccessDeniedException denied) {
-          c.executor().execute(() -> rejectIfCurrent(e, HttpResponseStatus.FORBIDDEN, denied.reason()));
-        } catch (RuntimeException failure) {
-          log.warn("Authorization of request {} failed; refusing it", e.requestId, failure);
-          c.executor().execute(() -> rejectIfCurrent(e, HttpResponseStatus.FORBIDDEN, "access denied: the relay could not authorize the request"));
-        }
-      });
+      config.executor().execute(call);
     } catch (RejectedExecutionException overloaded) {
+      call.cancel(false); // cancels the deadline too
       log.debug("Authorization queue full; refusing request {} with 429", e.requestId);
       reject(HttpResponseStatus.TOO_MANY_REQUESTS, "the relay is overloaded; try again later", UserSideConfig.RETRY_AFTER_SECONDS);
+    }
+  }
+
+  private void authorizationTimedOut(UserExchange e, FutureTask<Void> call, Duration timeout) {
+    if (call.cancel(true)) { // still queued or running: it will not answer now
+      log.warn("Authorization of request {} took longer than {}; answering 503", e.requestId, timeout);
+      rejectIfCurrent(
+          e,
+          HttpResponseStatus.SERVICE_UNAVAILABLE,
+          "the relay could not authorize the request within " + timeout.toMillis() + " ms; try again later",
+          UserSideConfig.RETRY_AFTER_SECONDS);
     }
   }
 

@@ -17,6 +17,8 @@ import java.util.concurrent.Executor;
  * @param subjectLimiter the open requests of each subject across all connections (429 beyond its limit)
  * @param maxConcurrentStreams the most concurrent HTTP/2 streams per user connection (advertised in SETTINGS)
  * @param audit records the per-request audit events off the event loop
+ * @param authorizationTimeout how long a request may wait for its authorization before it is answered 503 and
+ *     the call is interrupted
  */
 public record UserSideConfig(
     AccessEngine engine,
@@ -28,7 +30,8 @@ public record UserSideConfig(
     Duration idleTimeout,
     SubjectLimiter subjectLimiter,
     int maxConcurrentStreams,
-    AuditBatcher audit) {
+    AuditBatcher audit,
+    Duration authorizationTimeout) {
 
   /** The longest request line accepted. */
   public static final int MAX_INITIAL_LINE = 8 * 1024;
@@ -51,6 +54,7 @@ public record UserSideConfig(
     Objects.requireNonNull(idleTimeout, "idleTimeout");
     Objects.requireNonNull(subjectLimiter, "subjectLimiter");
     Objects.requireNonNull(audit, "audit");
+    Objects.requireNonNull(authorizationTimeout, "authorizationTimeout");
     if (maxConcurrentStreams <= 0) {
       throw new IllegalArgumentException("maxConcurrentStreams must be positive but was " + maxConcurrentStreams);
     }

@@ -11,7 +11,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A fake engine: {@code alice-token} is granted as alice, {@code bob-token} is denied, anything else fails
@@ -28,11 +30,24 @@ public final class FakeAccessEngine implements AccessEngine {
   /** Tokens passed to {@link #authorize}. */
   public final List<String> tokens = new CopyOnWriteArrayList<>();
 
+  /** Calls with the token {@code hung-token} that were interrupted while they hung. */
+  public final AtomicInteger interruptedCalls = new AtomicInteger();
+
   private final InstantSource clock = InstantSource.fixed(Instant.parse("2026-01-01T10:00:00Z"));
+  private final CountDownLatch never = new CountDownLatch(1);
 
   @Override
   public Authorized authorize(String bearerToken, String cluster) {
     tokens.add(bearerToken);
+    if (bearerToken.equals("hung-token")) { // a policy backend that never answers, until interrupted
+      try {
+        never.await();
+      } catch (InterruptedException e) {
+        interruptedCalls.incrementAndGet();
+        Thread.currentThread().interrupt();
+      }
+      throw new AccessDeniedException("the policy lookup was interrupted");
+    }
     if (bearerToken.equals("alice-token")) {
       Instant now = clock.instant();
       Grant grant =
