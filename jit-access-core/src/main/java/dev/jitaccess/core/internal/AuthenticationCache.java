@@ -12,7 +12,6 @@ import java.text.ParseException;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
-import java.util.concurrent.ForkJoinPool;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 
@@ -93,8 +92,9 @@ public final class AuthenticationCache {
         Caffeine.newBuilder()
             .maximumSize(maximumSize)
             .ticker(ticker)
-            // Maintenance off the request path with the system clock; on the calling thread with a test clock.
-            .executor(clock.equals(InstantSource.system()) ? ForkJoinPool.commonPool() : Runnable::run)
+            // With the system clock, maintenance after reads off the request path and after writes on the writer
+            // (CacheMaintenance); with a test clock on the calling thread.
+            .executor(clock.equals(InstantSource.system()) ? CacheMaintenance.INSTANCE : Runnable::run)
             .scheduler(Scheduler.disabledScheduler())
             .expireAfter(new UntilEntryEnds(ticker))
             .build();
@@ -110,7 +110,7 @@ public final class AuthenticationCache {
    * same token at the same time). Exceptions propagate and nothing is cached.
    */
   public Entry get(TokenHash hash, String token, Function<String, Authenticated> authenticator) {
-    return cache.get(hash, h -> entry(authenticator.apply(token), token));
+    return CacheMaintenance.onWriter(() -> cache.get(hash, h -> entry(authenticator.apply(token), token)));
   }
 
   /**

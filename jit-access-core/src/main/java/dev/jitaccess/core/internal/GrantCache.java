@@ -15,7 +15,6 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -56,9 +55,10 @@ public final class GrantCache {
         Caffeine.newBuilder()
             .maximumSize(maximumSize)
             .ticker(ticker)
-            // With the system clock, maintenance (and the EXPIRED audit events) run on the common pool, off the
-            // caller's request path; with a test clock they run on the calling thread, deterministically.
-            .executor(prompt ? ForkJoinPool.commonPool() : Runnable::run)
+            // With the system clock, maintenance (and the EXPIRED audit events) runs on the common pool after
+            // reads, off the warm path, and on the writer after writes (CacheMaintenance); with a test clock on
+            // the calling thread, deterministically.
+            .executor(prompt ? CacheMaintenance.INSTANCE : Runnable::run)
             .scheduler(prompt ? Scheduler.systemScheduler() : Scheduler.disabledScheduler())
             .expireAfter(new UntilExpiry(ticker))
             .removalListener(
@@ -150,13 +150,21 @@ public final class GrantCache {
   private Grant load(GrantKey key, Function<GrantKey, Grant> loader) {
     long started = generation.get();
     Grant grant = loader.apply(key);
-    cache.put(key, grant);
+    put(key, grant);
     if (generation.get() != started) { // checked after the put: an invalidation either saw it or is seen here
       cache.asMap().remove(key, grant);
       grant = loader.apply(key);
-      cache.put(key, grant);
+      put(key, grant);
     }
     return grant;
+  }
+
+  private void put(GrantKey key, Grant grant) {
+    CacheMaintenance.onWriter(
+        () -> {
+          cache.put(key, grant);
+          return null;
+        });
   }
 
   /** Tells the waiters of an evaluation to start over; never leaves this class. */
