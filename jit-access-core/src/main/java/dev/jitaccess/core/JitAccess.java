@@ -28,6 +28,7 @@ import dev.jitaccess.core.internal.GrantKey;
 import dev.jitaccess.core.internal.KeyRing;
 import dev.jitaccess.core.internal.RevocationRegistry;
 import dev.jitaccess.core.internal.SignedGrantCache;
+import dev.jitaccess.core.internal.SingleFlight;
 import dev.jitaccess.core.internal.TokenHash;
 import dev.jitaccess.core.internal.TokenIssuer;
 import java.nio.charset.StandardCharsets;
@@ -264,7 +265,7 @@ public final class JitAccess {
   private Grant evaluateCached(GrantKey key, AccessRequest request) {
     try {
       return grants.get(key, k -> evaluate(request), JitAccess::overtakenByRevocation);
-    } catch (GrantCache.InterruptedWaitException e) {
+    } catch (SingleFlight.InterruptedWaitException e) {
       throw new AccessDeniedException("interrupted while waiting for the policy's answer; try again");
     }
   }
@@ -764,6 +765,8 @@ public final class JitAccess {
       return authentications.get(hash, token, this::authenticateUncached);
     } catch (AuthenticationException e) {
       throw authenticationFailed(e, redacted(e.getMessage(), token), hash, cluster);
+    } catch (SingleFlight.InterruptedWaitException e) {
+      throw new AuthenticationException("interrupted while waiting for the identity provider's answer; try again");
     }
   }
 

@@ -32,6 +32,7 @@ public final class AuthenticationCache {
 
   private final InstantSource clock;
   private final Cache<TokenHash, Entry> cache;
+  private final SingleFlight<TokenHash, Entry> loads = new SingleFlight<>();
 
   /**
    * One authentication and the instant it stops being trusted, with the grant key of the cluster it was last
@@ -106,11 +107,27 @@ public final class AuthenticationCache {
   }
 
   /**
-   * The cached authentication, or the one {@code authenticator} returns (called once however many threads miss on the
-   * same token at the same time). Exceptions propagate and nothing is cached.
+   * The cached authentication, or the one {@code authenticator} returns, called once however many threads miss on
+   * the same token at the same time ({@link SingleFlight}: outside the cache's locks, so a slow identity provider
+   * holds up no other token, and the waiters share its answer or its failure and may be interrupted). Exceptions
+   * propagate and nothing is cached.
+   *
+   * @throws SingleFlight.InterruptedWaitException if interrupted while waiting for another caller's call
    */
   public Entry get(TokenHash hash, String token, Function<String, Authenticated> authenticator) {
-    return CacheMaintenance.onWriter(() -> cache.get(hash, h -> entry(authenticator.apply(token), token)));
+    return loads.get(
+        hash,
+        cache::getIfPresent,
+        () -> {
+          Entry entry = entry(authenticator.apply(token), token);
+          CacheMaintenance.onWriter(
+              () -> {
+                cache.put(hash, entry);
+                return null;
+              });
+          return entry;
+        },
+        failure -> false);
   }
 
   /**

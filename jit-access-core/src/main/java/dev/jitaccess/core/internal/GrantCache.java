@@ -12,9 +12,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -34,7 +31,7 @@ import org.jspecify.annotations.Nullable;
 public final class GrantCache {
   private final AtomicLong generation = new AtomicLong();
   /** The evaluation in progress for each key, if any. */
-  private final ConcurrentHashMap<GrantKey, CompletableFuture<Grant>> inFlight = new ConcurrentHashMap<>();
+  private final SingleFlight<GrantKey, Grant> loads = new SingleFlight<>();
   private final InstantTicker ticker;
   private final InstantSource clock;
   private final Cache<GrantKey, Grant> cache;
@@ -76,74 +73,24 @@ public final class GrantCache {
   }
 
   /**
-   * The cached grant, or the one {@code loader} makes, once for all callers of the key at the same time: the first
-   * evaluates (outside any lock) and the others wait for its grant or its failure, which they share. A grant
-   * evaluated across an {@linkplain #invalidate invalidation} is not kept: it is evaluated once more against the
-   * new state. A failure that {@code waitersStartOver} accepts goes to the evaluating caller only, and the waiters
-   * start over (one of them evaluates for all): for a failure that says the evaluation was overtaken, not that
-   * access is denied.
+   * The cached grant, or the one {@code loader} makes, once for all callers of the key at the same time
+   * ({@link SingleFlight}: the others wait for its grant or its failure, which they share, and may be
+   * interrupted). A grant evaluated across an {@linkplain #invalidate invalidation} is not kept: it is evaluated
+   * once more against the new state. A failure that {@code waitersStartOver} accepts goes to the evaluating caller
+   * only, and the waiters start over: for a failure that says the evaluation was overtaken, not that access is
+   * denied.
    *
    * @param key the key
    * @param loader evaluates a grant; may block
    * @param waitersStartOver which failures of the loader make the waiters evaluate again rather than share them
    * @return a live grant
    * @throws RuntimeException what the loader threw, in the evaluating caller and in the waiters that share it
-   * @throws InterruptedWaitException if the thread was interrupted while it waited for another caller's
-   *     evaluation (its interrupt status is set again)
+   * @throws SingleFlight.InterruptedWaitException if the thread was interrupted while it waited for another
+   *     caller's evaluation (its interrupt status is set again)
    */
   public Grant get(
       GrantKey key, Function<GrantKey, Grant> loader, Predicate<RuntimeException> waitersStartOver) {
-    while (true) {
-      Grant cached = cache.getIfPresent(key);
-      if (cached != null) {
-        return cached;
-      }
-      CompletableFuture<Grant> mine = new CompletableFuture<>();
-      CompletableFuture<Grant> running = inFlight.putIfAbsent(key, mine);
-      if (running == null) {
-        return evaluate(key, loader, mine, waitersStartOver);
-      }
-      try {
-        return running.get();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new InterruptedWaitException();
-      } catch (ExecutionException e) {
-        Throwable cause = e.getCause();
-        if (cause instanceof StartOver) {
-          inFlight.remove(key, running);
-          continue;
-        }
-        if (cause instanceof RuntimeException r) {
-          throw r;
-        }
-        if (cause instanceof Error error) {
-          throw error;
-        }
-        throw new IllegalStateException("the grant evaluation failed", cause);
-      }
-    }
-  }
-
-  private Grant evaluate(
-      GrantKey key,
-      Function<GrantKey, Grant> loader,
-      CompletableFuture<Grant> mine,
-      Predicate<RuntimeException> waitersStartOver) {
-    try {
-      Grant cached = cache.getIfPresent(key); // cached by an evaluation that ended after this caller's miss
-      Grant grant = cached != null ? cached : load(key, loader);
-      mine.complete(grant);
-      return grant;
-    } catch (RuntimeException e) {
-      mine.completeExceptionally(waitersStartOver.test(e) ? new StartOver() : e);
-      throw e;
-    } catch (Error e) {
-      mine.completeExceptionally(e);
-      throw e;
-    } finally {
-      inFlight.remove(key, mine);
-    }
+    return loads.get(key, cache::getIfPresent, () -> load(key, loader), waitersStartOver);
   }
 
   /** Evaluates and caches; a grant evaluated across an invalidation is dropped and evaluated once more. */
@@ -165,24 +112,6 @@ public final class GrantCache {
           cache.put(key, grant);
           return null;
         });
-  }
-
-  /** Tells the waiters of an evaluation to start over; never leaves this class. */
-  private static final class StartOver extends RuntimeException {
-    private static final long serialVersionUID = 1L;
-
-    StartOver() {
-      super(null, null, false, false);
-    }
-  }
-
-  /** A caller was interrupted while it waited for another caller's evaluation of the same grant. */
-  public static final class InterruptedWaitException extends RuntimeException {
-    private static final long serialVersionUID = 1L;
-
-    InterruptedWaitException() {
-      super("interrupted while waiting for the evaluation of the same grant by another caller");
-    }
   }
 
   /** Removes and returns the cached grants whose key matches. */
