@@ -568,7 +568,7 @@ public final class RelayLoad {
     stub.reset();
     double relayPerStream = watches(relayBase + "/clusters/" + CLUSTER + watchPath, streams, clients, "relay", true);
     long connections = stub.count("connections");
-    result("scale: 1,000 idle watches on one tunnel, opened 50 at a time: %.1f KiB heap per stream via the relay"
+    result("scale: 1,000 idle watches on one tunnel, opened 50 at a time: %.1f KiB of live objects per stream via the relay"
             + " (client + relay + agent), %.1f KiB direct (client only) → relay + agent %.1f KiB each (target ≤ 8);"
             + " the agent opened %d new connection(s) to the stub (100 streams each)",
         relayPerStream, directPerStream, relayPerStream - directPerStream, connections);
@@ -659,16 +659,22 @@ public final class RelayLoad {
     collect(pending, open, label);
     Thread.sleep(1000);
     long heap1 = heapAfterGc();
+    Map<String, Long> histo1 = histogram();
     log("  watches %s (%s): largest growth by class, KiB per stream: %s", label, paced ? "paced" : "burst",
-        growth(histo0, histogram(), n));
+        growth(histo0, histo1, n));
     long openAtStub = stub.count("open watches");
     long workers =
         Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().startsWith("jit-agent-worker")).count();
     log("  %d agent worker threads alive; the stub has %d open connections", workers, stub.count("open connections"));
-    double perStream = (heap1 - heap0) / 1024.0 / Math.max(1, open.size());
-    log("watches %s (%s): %d open (stub sees %d; %d new stub connections), heap %.1f MiB → %.1f MiB, %.2f KiB per stream",
+    // Live bytes from the class histograms (a full GC, then every live object counted): the heap's "used" after
+    // System.gc() sometimes kept tens of MiB that no live object accounts for (a collection skipped or cut short,
+    // perhaps by a JNI critical section of the native transport), so it is only reported beside them.
+    double perStream = (liveBytes(histo1) - liveBytes(histo0)) / 1024.0 / Math.max(1, open.size());
+    log("watches %s (%s): %d open (stub sees %d; %d new stub connections), live objects %.1f MiB → %.1f MiB,"
+            + " %.2f KiB per stream (heap used after GC %.1f MiB → %.1f MiB)",
         label, paced ? "paced, 50 at a time" : "burst, all 1,000 at once", open.size(), openAtStub,
-        stub.count("connections") - connections0, heap0 / 1048576.0, heap1 / 1048576.0, perStream);
+        stub.count("connections") - connections0, liveBytes(histo0) / 1048576.0, liveBytes(histo1) / 1048576.0,
+        perStream, heap0 / 1048576.0, heap1 / 1048576.0);
     for (HttpResponse<InputStream> r : open) {
       r.body().close();
     }
@@ -861,9 +867,26 @@ public final class RelayLoad {
     }
   }
 
+  private static long liveBytes(Map<String, Long> histogram) {
+    long total = 0;
+    for (long bytes : histogram.values()) {
+      total += bytes;
+    }
+    return total;
+  }
+
   /** The classes whose live bytes grew most between two histograms, as KiB per unit. */
   private static String growth(Map<String, Long> before, Map<String, Long> after, int units) {
-    StringBuilder s = new StringBuilder();
+    long total = 0;
+    for (Map.Entry<String, Long> e : after.entrySet()) {
+      total += e.getValue() - before.getOrDefault(e.getKey(), 0L);
+    }
+    for (Map.Entry<String, Long> e : before.entrySet()) {
+      if (!after.containsKey(e.getKey())) {
+        total -= e.getValue();
+      }
+    }
+    StringBuilder s = new StringBuilder(String.format(Locale.ROOT, "(all classes %.2f) ", total / 1024.0 / units));
     after.entrySet().stream()
         .map(e -> Map.entry(e.getKey(), e.getValue() - before.getOrDefault(e.getKey(), 0L)))
         .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
