@@ -414,8 +414,8 @@ final class RelayServerHttp2HostileTest {
     }
 
     @Override
-    public void revoke(String subjectId, @Nullable String cluster) {
-      agent.revoke(subjectId, cluster);
+    public void revoke(String subjectId, @Nullable String cluster, java.time.@Nullable Instant revokedAt) {
+      agent.revoke(subjectId, cluster, revokedAt);
     }
   }
 }

@@ -165,7 +165,10 @@ final class RelayServerTest {
                   }
 
                   @Override
-                  public void revoke(String subjectId, @org.jspecify.annotations.Nullable String cluster) {}
+                  public void revoke(
+                      String subjectId,
+                      @org.jspecify.annotations.Nullable String cluster,
+                      java.time.@org.jspecify.annotations.Nullable Instant revokedAt) {}
                 })
             .build()
             .start();

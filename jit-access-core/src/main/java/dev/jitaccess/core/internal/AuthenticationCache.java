@@ -120,11 +120,7 @@ public final class AuthenticationCache {
         cache::getIfPresent,
         () -> {
           Entry entry = entry(authenticator.apply(token), token);
-          CacheMaintenance.onWriter(
-              () -> {
-                cache.put(hash, entry);
-                return null;
-              });
+          CacheMaintenance.onWriter(() -> cache.put(hash, entry));
           return entry;
         },
         failure -> false);

@@ -2,7 +2,6 @@ package dev.jitaccess.core.internal;
 
 import java.util.concurrent.Executor;
 import java.util.concurrent.ForkJoinPool;
-import java.util.function.Supplier;
 
 /**
  * Where the engine's Caffeine caches run their maintenance (draining their buffers, expiring entries and so the
@@ -33,14 +32,12 @@ public final class CacheMaintenance implements Executor {
    * Runs a cache write so that the maintenance it schedules runs on this thread.
    *
    * @param write the write
-   * @param <T> what it returns
-   * @return what the write returned
    */
-  public static <T> T onWriter(Supplier<T> write) {
+  public static void onWriter(Runnable write) {
     int[] depth = WRITING.get();
     depth[0]++;
     try {
-      return write.get();
+      write.run();
     } finally {
       depth[0]--;
     }

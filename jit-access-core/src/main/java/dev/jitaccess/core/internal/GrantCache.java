@@ -24,8 +24,9 @@ import org.jspecify.annotations.Nullable;
  * <p>Loading is single-flight ({@link #get}): concurrent callers for one key, also exactly at expiry, share one
  * evaluation and its grant or its failure; the evaluation runs outside any lock of the cache, so it never holds
  * up other keys, and a waiting caller can be interrupted. A loader that throws caches nothing. Expired grants are
- * reported to {@code onExpired} from Caffeine's removal listener, which runs on the calling thread
- * ({@code executor(Runnable::run)}). Caffeine removes expired entries lazily, during later cache activity or
+ * reported to {@code onExpired} from Caffeine's removal listener, which runs where the cache's maintenance runs:
+ * with the system clock on the writer after a write and on the common pool otherwise ({@link CacheMaintenance}),
+ * with a test clock on the calling thread. Caffeine removes expired entries lazily, during later cache activity or
  * {@link #cleanUp()}; with the system clock a scheduler makes that prompt. Thread-safe.
  */
 public final class GrantCache {
@@ -107,11 +108,7 @@ public final class GrantCache {
   }
 
   private void put(GrantKey key, Grant grant) {
-    CacheMaintenance.onWriter(
-        () -> {
-          cache.put(key, grant);
-          return null;
-        });
+    CacheMaintenance.onWriter(() -> cache.put(key, grant));
   }
 
   /** Removes and returns the cached grants whose key matches. */

@@ -117,8 +117,13 @@ public final class DefaultTunnelRegistry implements TunnelRegistry {
   }
 
   private static boolean goingAway(Channel tunnel) {
+    Http2Connection connection = connection(tunnel);
+    return connection != null && connection.goAwayReceived();
+  }
+
+  private static @Nullable Http2Connection connection(Channel tunnel) {
     Http2FrameCodec codec = tunnel.pipeline().get(Http2FrameCodec.class);
-    return codec != null && codec.connection().goAwayReceived();
+    return codec == null ? null : codec.connection();
   }
 
   @Override
@@ -131,8 +136,7 @@ public final class DefaultTunnelRegistry implements TunnelRegistry {
       if (!channel.isActive()) {
         continue;
       }
-      Http2FrameCodec codec = channel.pipeline().get(Http2FrameCodec.class);
-      Http2Connection connection = codec == null ? null : codec.connection();
+      Http2Connection connection = connection(channel);
       if (connection != null && connection.goAwayReceived()) {
         continue; // its agent is going away
       }
@@ -177,11 +181,6 @@ public final class DefaultTunnelRegistry implements TunnelRegistry {
       live = candidates;
     }
     return live.get(Math.floorMod(next.getAndIncrement(), live.size()));
-  }
-
-  @Override
-  public void revoke(String subjectId, @Nullable String cluster) {
-    revoke(subjectId, cluster, null);
   }
 
   @Override

@@ -29,24 +29,26 @@ public interface TunnelRegistry {
   Future<Http2StreamChannel> openStream(String cluster, ChannelHandler handler);
 
   /**
-   * Tells the agents to close a subject's open streams and refuse its grants issued before now (by each agent's
-   * clock).
+   * Tells the agents to close a subject's open streams and refuse its grants issued until {@code revokedAt} on
+   * the clock of the engine that issued them, or until an agent's own now when that is later (or when no time is
+   * given): grants carry the engine's times, so an agent whose clock lags must not judge them by its own.
    *
    * @param subjectId the subject
    * @param cluster one cluster, or {@code null} for every connected cluster
+   * @param revokedAt the revocation's time on the engine's clock, or {@code null} for each agent's now
    */
-  void revoke(String subjectId, @org.jspecify.annotations.Nullable String cluster);
+  void revoke(
+      String subjectId,
+      @org.jspecify.annotations.Nullable String cluster,
+      java.time.@org.jspecify.annotations.Nullable Instant revokedAt);
 
   /**
-   * Tells the agents to close a subject's open streams and refuse its grants issued until {@code revokedAt} on
-   * the clock of the engine that issued them (or until an agent's own now, when that is later): grants carry the
-   * engine's times, so an agent whose clock lags must not judge them by its own.
+   * {@link #revoke(String, String, java.time.Instant)} judged on each agent's own clock.
    *
    * @param subjectId the subject
    * @param cluster one cluster, or {@code null} for every connected cluster
-   * @param revokedAt the revocation's time on the engine's clock
    */
-  default void revoke(String subjectId, @org.jspecify.annotations.Nullable String cluster, java.time.Instant revokedAt) {
-    revoke(subjectId, cluster);
+  default void revoke(String subjectId, @org.jspecify.annotations.Nullable String cluster) {
+    revoke(subjectId, cluster, null);
   }
 }

@@ -218,7 +218,7 @@ public final class TestTunnelAgent implements TunnelRegistry, AutoCloseable {
   }
 
   @Override
-  public void revoke(String subjectId, @Nullable String id) {}
+  public void revoke(String subjectId, @Nullable String id, java.time.@Nullable Instant revokedAt) {}
 
   @Override
   public void close() {
